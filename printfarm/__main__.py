@@ -1,0 +1,5 @@
+"""Allow `python -m printfarm`."""
+
+from printfarm.cli import main
+
+main()

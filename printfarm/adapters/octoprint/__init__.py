@@ -1,0 +1,1 @@
+"""OctoPrint: the printer port, the octorest adapter and an in-memory fake."""

@@ -1,0 +1,1 @@
+"""Database: tables, sessions (units of work) and migrations."""

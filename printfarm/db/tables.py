@@ -1,0 +1,269 @@
+"""Every table of the domain (DESIGN.md); ORM classes are tables, nothing more."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from printfarm.auth.rules import Role
+from printfarm.db.base import Base
+from printfarm.jobs.rules import ACTIVE, JobState
+from printfarm.printers.rules import ConnectionState
+
+
+def _enum(enum_class: type) -> Enum:
+    return Enum(
+        enum_class,
+        native_enum=False,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Site(Base):
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    city: Mapped[str | None] = mapped_column(String(120))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    is_paused: Mapped[bool] = mapped_column(Boolean, default=False)  # drained: no new plates
+    auto_accept_qc: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime]
+
+
+class PrinterProfile(Base):
+    __tablename__ = "printer_profiles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)  # e.g. prusa-mk3s-0.4
+    printer_model: Mapped[str] = mapped_column(String(80))
+    nozzle_mm: Mapped[float] = mapped_column(Float)
+    build_x_mm: Mapped[float] = mapped_column(Float)
+    build_y_mm: Mapped[float] = mapped_column(Float)
+    build_z_mm: Mapped[float] = mapped_column(Float)
+    slicer_config: Mapped[str | None] = mapped_column(String(200))  # file under config/profiles/
+
+
+class Printer(Base):
+    __tablename__ = "printers"
+    __table_args__ = (UniqueConstraint("site_id", "name", name="uq_printers_site_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("printer_profiles.id"))
+    name: Mapped[str] = mapped_column(String(120))
+    base_url: Mapped[str] = mapped_column(String(500))
+    api_key_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    mqtt_base_topic: Mapped[str] = mapped_column(String(200), unique=True)
+    loaded_material: Mapped[str] = mapped_column(String(40), default="PLA")
+    is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(String(500))
+    is_bed_clear: Mapped[bool] = mapped_column(Boolean, default=True)
+    connection: Mapped[ConnectionState] = mapped_column(_enum(ConnectionState), default=ConnectionState.UNKNOWN)
+    state_text: Mapped[str | None] = mapped_column(String(80))  # OctoPrint's own state string
+    tool_temp_c: Mapped[float | None] = mapped_column(Float)
+    bed_temp_c: Mapped[float | None] = mapped_column(Float)
+    last_seen_at: Mapped[dt.datetime | None]
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    retry_after: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+
+
+class Part(Base):
+    __tablename__ = "parts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    design_version: Mapped[str | None] = mapped_column(String(40))
+    stl_sha256: Mapped[str | None] = mapped_column(String(64))
+    stl_filename: Mapped[str | None] = mapped_column(String(255))
+    stl_verdict: Mapped[str | None] = mapped_column(String(20))  # ok | warning | rejected
+    stl_report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    is_approved: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime]
+
+
+class PrintFile(Base):
+    __tablename__ = "print_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"), index=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("printer_profiles.id"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    units_per_print: Mapped[int] = mapped_column(Integer)
+    material: Mapped[str | None] = mapped_column(String(40))
+    analysis: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime]
+
+    __table_args__ = (CheckConstraint("units_per_print > 0", name="units_positive"),)
+
+
+class Hospital(Base):
+    __tablename__ = "hospitals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(160), unique=True)
+    city: Mapped[str | None] = mapped_column(String(120))
+    address: Mapped[str | None] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(String(200))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[dt.datetime]
+
+
+class HospitalRequest(Base):
+    __tablename__ = "hospital_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"), index=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    needed_by: Mapped[dt.date | None] = mapped_column(Date)
+    urgency: Mapped[int] = mapped_column(Integer, default=0)
+    delivery_address: Mapped[str | None] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(String(200))
+    is_closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime]
+
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+
+class Batch(Base):
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"), index=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("hospital_requests.id"))
+    quantity: Mapped[int] = mapped_column(Integer)  # units wanted
+    priority: Mapped[int] = mapped_column(Integer, default=0)  # higher is more urgent
+    due_at: Mapped[dt.datetime | None]
+    is_cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime]
+
+    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+
+class PrintJob(Base):
+    __tablename__ = "print_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    printer_id: Mapped[int] = mapped_column(ForeignKey("printers.id"), index=True)
+    print_file_id: Mapped[int] = mapped_column(ForeignKey("print_files.id"))
+    units_per_print: Mapped[int] = mapped_column(Integer)
+    state: Mapped[JobState] = mapped_column(_enum(JobState), index=True)
+    progress_percent: Mapped[int] = mapped_column(Integer, default=0)
+    remote_filename: Mapped[str | None] = mapped_column(String(255))
+    failure_reason: Mapped[str | None] = mapped_column(String(500))
+    good_units: Mapped[int | None] = mapped_column(Integer)
+    rejected_units: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime]
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+    completed_at: Mapped[dt.datetime | None]
+    updated_at: Mapped[dt.datetime]
+
+    __table_args__ = (
+        # The claim guard: a printer holds at most one active job, whatever the number of replicas.
+        Index(
+            "uq_print_jobs_one_active_per_printer",
+            "printer_id",
+            unique=True,
+            sqlite_where=text("state IN (%s)" % ", ".join(f"'{s.value}'" for s in sorted(ACTIVE))),
+            postgresql_where=text("state IN (%s)" % ", ".join(f"'{s.value}'" for s in sorted(ACTIVE))),
+        ),
+    )
+
+
+class Output(Base):
+    """Good and rejected units of one QC-recorded plate; counts are sums over these rows."""
+
+    __tablename__ = "outputs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("print_jobs.id"), unique=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    printer_id: Mapped[int] = mapped_column(ForeignKey("printers.id"))
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    day: Mapped[dt.date] = mapped_column(Date, index=True)
+    good_units: Mapped[int] = mapped_column(Integer)
+    rejected_units: Mapped[int] = mapped_column(Integer)
+    recorded_at: Mapped[dt.datetime]
+
+    __table_args__ = (CheckConstraint("good_units >= 0 AND rejected_units >= 0", name="units_not_negative"),)
+
+
+class Delivery(Base):
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"), index=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"))
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("hospital_requests.id"))
+    state: Mapped[str] = mapped_column(String(20), default="planned")  # planned | shipped | received
+    units: Mapped[int] = mapped_column(Integer)
+    units_received: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime]
+    shipped_at: Mapped[dt.datetime | None]
+    received_at: Mapped[dt.datetime | None]
+
+
+class DeliverySource(Base):
+    __tablename__ = "delivery_sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    units: Mapped[int] = mapped_column(Integer)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+    actor_token_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(160))
+    action: Mapped[str] = mapped_column(String(60))
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -1,0 +1,1 @@
+"""Print jobs: one plate on one printer for one batch."""

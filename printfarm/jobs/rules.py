@@ -1,0 +1,75 @@
+"""The PrintJob state machine as data: states, named sets and allowed moves."""
+
+from __future__ import annotations
+
+import enum
+import re
+
+from printfarm.errors import InvalidTransition
+
+
+class JobState(enum.StrEnum):
+    ASSIGNED = "assigned"  # claimed in the database, nothing sent to the printer yet
+    UPLOADING = "uploading"  # the file is being sent and the print started
+    PRINTING = "printing"
+    PAUSED = "paused"
+    FINISHED = "finished"  # the printer reported PrintDone; the plate waits on the bed for QC
+    COMPLETED = "completed"  # bed cleared and QC recorded
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    LOST = "lost"  # the printer vanished and reconciliation could not find the print
+
+
+#: States in which a job occupies its printer; at most one per printer (a unique index holds it).
+ACTIVE = frozenset(
+    {JobState.ASSIGNED, JobState.UPLOADING, JobState.PRINTING, JobState.PAUSED, JobState.FINISHED}
+)
+#: States in which the printer is (or may be) moving.
+RUNNING = frozenset({JobState.UPLOADING, JobState.PRINTING, JobState.PAUSED})
+#: States a job never leaves. Failed, cancelled and lost jobs free their units for another plate.
+TERMINAL = frozenset({JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED, JobState.LOST})
+#: Cancelling is allowed from these.
+CANCELLABLE = frozenset({JobState.ASSIGNED, JobState.UPLOADING, JobState.PRINTING, JobState.PAUSED})
+
+_ENDINGS = {JobState.FAILED, JobState.CANCELLED, JobState.LOST}
+
+ALLOWED: dict[JobState, frozenset[JobState]] = {
+    JobState.ASSIGNED: frozenset({JobState.UPLOADING, *_ENDINGS}),
+    # a short print may report PrintStarted and PrintDone before the start call returns
+    JobState.UPLOADING: frozenset({JobState.PRINTING, JobState.FINISHED, *_ENDINGS}),
+    JobState.PRINTING: frozenset({JobState.PAUSED, JobState.FINISHED, *_ENDINGS}),
+    JobState.PAUSED: frozenset({JobState.PRINTING, JobState.FINISHED, *_ENDINGS}),
+    JobState.FINISHED: frozenset({JobState.COMPLETED}),
+    JobState.COMPLETED: frozenset(),
+    JobState.FAILED: frozenset(),
+    JobState.CANCELLED: frozenset(),
+    JobState.LOST: frozenset(),
+}
+
+
+def can_move(current: JobState, target: JobState) -> bool:
+    return target in ALLOWED[current]
+
+
+def check_move(job_id: int, current: JobState, target: JobState) -> None:
+    """Raise InvalidTransition unless the job may move from current to target."""
+    if not can_move(current, target):
+        raise InvalidTransition(f"print job {job_id}: cannot go from {current.value} to {target.value}")
+
+
+_REMOTE_NAME = re.compile(r"^pf-(\d+)-[A-Za-z0-9_.-]*\.gcode$")
+
+
+def remote_filename(job_id: int, part_name: str) -> str:
+    """The file name sent to the printer; it embeds the job id so every event maps to one job."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", part_name).strip("_").lower()[:40] or "part"
+    return f"pf-{job_id}-{slug}.gcode"
+
+
+def job_id_from_filename(name: str | None) -> int | None:
+    """The job id a printer's file name names, or None for a file printfarm did not send."""
+    if not name:
+        return None
+    base = name.rsplit("/", 1)[-1]
+    match = _REMOTE_NAME.match(base)
+    return int(match.group(1)) if match else None

@@ -1,0 +1,1 @@
+"""Printers and printer profiles: registration, state and commands."""

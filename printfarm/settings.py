@@ -1,0 +1,98 @@
+"""One Settings object, read once at start from a TOML file and PRINTFARM_* variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from printfarm.errors import ConfigError
+
+CONFIG_FILE_VARIABLE = "PRINTFARM_CONFIG"
+
+
+class Settings(BaseSettings):
+    """Everything printfarm can be told; the defaults run on one machine with nothing installed."""
+
+    model_config = SettingsConfigDict(env_prefix="PRINTFARM_", extra="forbid", frozen=True)
+
+    data_dir: Path = Field(Path("printfarm-data"), description="SQLite file, secret key and file store live here.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; empty means a SQLite file (WAL) in data_dir."
+    )
+    mqtt_url: str | None = Field(
+        None, description="mqtt://host:port of the broker; empty starts an embedded broker in-process."
+    )
+    mqtt_client_id: str = Field("printfarm-1", min_length=1, max_length=64)
+    mqtt_protocol: Literal["3.1.1", "5"] = "3.1.1"
+    secret_key: str | None = Field(
+        None, description="Fernet key that encrypts printer API keys at rest; empty means data_dir/secret.key."
+    )
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8000, ge=0, le=65535)
+    dispatch_interval_seconds: float = Field(2.0, gt=0, le=3600)
+    printer_timeout_seconds: float = Field(5.0, gt=0, le=120)
+    stl_max_bytes: int = Field(200 * 1024 * 1024, gt=0)
+    stl_max_triangles: int = Field(10_000_000, gt=0)
+    gcode_max_bytes: int = Field(500 * 1024 * 1024, gt=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("database_url", "mqtt_url", "secret_key", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _mqtt_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("mqtt://", "tcp://")):
+            raise ValueError(f"must start with mqtt:// (got {value!r})")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get(CONFIG_FILE_VARIABLE)
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'printfarm.db').resolve()}"
+
+    @property
+    def file_store_dir(self) -> Path:
+        return self.data_dir / "files"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the settings once; a bad value raises ConfigError naming it."""
+    config_file = os.environ.get(CONFIG_FILE_VARIABLE)
+    if config_file and not Path(config_file).is_file():
+        raise ConfigError(f"{CONFIG_FILE_VARIABLE}={config_file}: no such file")
+    try:
+        return Settings(**overrides)
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']} (got {e.get('input')!r})"
+            for e in err.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from err
+    except ValueError as err:  # a malformed TOML file
+        raise ConfigError(f"invalid settings: {err}") from err

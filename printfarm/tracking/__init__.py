@@ -1,0 +1,1 @@
+"""Tracking: OctoPrint-MQTT messages move print jobs and printer state."""
