@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+AFTER_COMMIT = "after_commit"
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run callback once the unit of work has committed (e.g. wake the dispatcher)."""
+    session.info.setdefault(AFTER_COMMIT, []).append(callback)
+
+
 class Database:
     """Owns the engine and hands out units of work."""
 
@@ -53,6 +61,8 @@ class Database:
             raise
         finally:
             session.close()
+        for callback in session.info.get(AFTER_COMMIT, ()):
+            callback()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -85,7 +85,8 @@ class Printer(Base):
     tool_temp_c: Mapped[float | None] = mapped_column(Float)
     bed_temp_c: Mapped[float | None] = mapped_column(Float)
     last_seen_at: Mapped[dt.datetime | None]
-    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)  # failed starts in a row
+    offline_checks: Mapped[int] = mapped_column(Integer, default=0)  # failed health checks in a row
     retry_after: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime]
 

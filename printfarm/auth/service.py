@@ -1,0 +1,90 @@
+"""API tokens: create, authenticate, revoke. Only a SHA-256 of each token is stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from printfarm.audit.service import record
+from printfarm.auth.rules import Action, Actor, Role, require
+from printfarm.clock import Clock
+from printfarm.db.tables import ApiToken, Site
+from printfarm.errors import AuthError, InputError, NotFound
+
+TOKEN_PREFIX = "pf_"
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class TokenService:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    def has_tokens(self, session: Session) -> bool:
+        return bool(session.scalar(select(func.count()).select_from(ApiToken)))
+
+    def create(
+        self,
+        session: Session,
+        actor: Actor,
+        *,
+        role: Role,
+        name: str,
+        site_id: int | None = None,
+        expires_in_days: int | None = None,
+    ) -> tuple[str, ApiToken]:
+        """A new token; the clear text is returned once and never stored."""
+        require(actor, Action.MANAGE_TOKENS)
+        if role is Role.OPERATOR and site_id is None:
+            raise InputError("an operator token needs a site (--site)")
+        if role is not Role.OPERATOR and site_id is not None:
+            raise InputError(f"role {role.value} is not bound to a site; drop the site")
+        if site_id is not None and session.get(Site, site_id) is None:
+            raise NotFound(f"site {site_id} does not exist")
+        if expires_in_days is not None and expires_in_days <= 0:
+            raise InputError(f"expires_in_days must be positive (got {expires_in_days})")
+        now = self._clock.now()
+        plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        row = ApiToken(
+            name=name,
+            token_sha256=_digest(plain),
+            role=role,
+            site_id=site_id,
+            created_at=now,
+            expires_at=now + dt.timedelta(days=expires_in_days) if expires_in_days else None,
+        )
+        session.add(row)
+        session.flush()
+        record(session, actor, now, "token.create", "token", row.id, {"role": role.value, "site_id": site_id})
+        return plain, row
+
+    def authenticate(self, session: Session, plain: str) -> Actor:
+        """The actor a bearer token stands for; AuthError when it is unknown, revoked or expired."""
+        row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _digest(plain)))
+        if row is None:
+            raise AuthError("unknown token")
+        if row.revoked_at is not None:
+            raise AuthError(f"token {row.id} was revoked")
+        if row.expires_at is not None and row.expires_at <= self._clock.now():
+            raise AuthError(f"token {row.id} expired at {row.expires_at.isoformat()}")
+        return Actor(role=row.role, token_id=row.id, site_id=row.site_id, label=f"token {row.id} ({row.name})")
+
+    def revoke(self, session: Session, actor: Actor, token_id: int) -> ApiToken:
+        require(actor, Action.MANAGE_TOKENS)
+        row = session.get(ApiToken, token_id)
+        if row is None:
+            raise NotFound(f"token {token_id} does not exist")
+        if row.revoked_at is None:
+            row.revoked_at = self._clock.now()
+            record(session, actor, row.revoked_at, "token.revoke", "token", token_id)
+        return row
+
+    def list(self, session: Session, actor: Actor) -> list[ApiToken]:
+        require(actor, Action.MANAGE_TOKENS)
+        return list(session.scalars(select(ApiToken).order_by(ApiToken.id)))

@@ -1,0 +1,77 @@
+"""Print job use-cases: list, get, cancel, pause, resume (each asks the printer first)."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session
+
+from printfarm.audit.service import record
+from printfarm.auth.rules import Action, Actor, require
+from printfarm.clock import Clock
+from printfarm.db.tables import Printer, PrintJob
+from printfarm.jobs import repository
+from printfarm.jobs.rules import CANCELLABLE, JobState, check_move
+from printfarm.printers.service import PrinterService
+from printfarm.registry.service import get_or_404
+
+log = logging.getLogger(__name__)
+
+
+class JobService:
+    def __init__(self, clock: Clock, printers: PrinterService) -> None:
+        self._clock = clock
+        self._printers = printers
+
+    def list(
+        self, session: Session, actor: Actor, *, state: JobState | None = None,
+        printer_id: int | None = None, batch_id: int | None = None, limit: int = 200,
+    ) -> list[PrintJob]:
+        require(actor, Action.READ)
+        return repository.list_jobs(session, state=state, printer_id=printer_id, batch_id=batch_id, limit=limit)
+
+    def get(self, session: Session, actor: Actor, job_id: int) -> PrintJob:
+        require(actor, Action.READ)
+        return get_or_404(session, PrintJob, job_id, "print job")
+
+    def _job_and_printer(self, session: Session, actor: Actor, job_id: int) -> tuple[PrintJob, Printer]:
+        job = get_or_404(session, PrintJob, job_id, "print job")
+        printer = get_or_404(session, Printer, job.printer_id, "printer")
+        require(actor, Action.OPERATE_PRINTER, printer.site_id)
+        return job, printer
+
+    def cancel(self, session: Session, actor: Actor, job_id: int) -> PrintJob:
+        """Cancel a job; a running print is cancelled on the printer first (PrinterError if it cannot)."""
+        job, printer = self._job_and_printer(session, actor, job_id)
+        check_move(job.id, job.state, JobState.CANCELLED)
+        was = job.state
+        if job.state is not JobState.ASSIGNED:
+            self._printers.client_for(printer).cancel()
+            printer.is_bed_clear = False  # a cancelled plate leaves something on the bed
+        now = self._clock.now()
+        if not repository.move_if(session, job.id, CANCELLABLE, JobState.CANCELLED, now, failure_reason=f"cancelled by {actor.label}"):
+            job = get_or_404(session, PrintJob, job_id, "print job")
+            check_move(job.id, job.state, JobState.CANCELLED)
+        record(session, actor, now, "job.cancel", "print_job", job_id, {"was": was.value, "printer_id": printer.id})
+        log.info("job %s on printer %s cancelled by %s", job_id, printer.id, actor.label)
+        return get_or_404(session, PrintJob, job_id, "print job")
+
+    def pause(self, session: Session, actor: Actor, job_id: int) -> PrintJob:
+        job, printer = self._job_and_printer(session, actor, job_id)
+        check_move(job.id, job.state, JobState.PAUSED)
+        self._printers.client_for(printer).pause()
+        now = self._clock.now()
+        repository.move_if(session, job.id, {JobState.PRINTING}, JobState.PAUSED, now)
+        record(session, actor, now, "job.pause", "print_job", job_id)
+        return get_or_404(session, PrintJob, job_id, "print job")
+
+    def resume(self, session: Session, actor: Actor, job_id: int) -> PrintJob:
+        job, printer = self._job_and_printer(session, actor, job_id)
+        check_move(job.id, job.state, JobState.PRINTING)
+        if job.state is not JobState.PAUSED:
+            check_move(job.id, JobState.PRINTING, JobState.PRINTING)  # raises: only a paused job resumes
+        self._printers.client_for(printer).resume()
+        now = self._clock.now()
+        repository.move_if(session, job.id, {JobState.PAUSED}, JobState.PRINTING, now)
+        record(session, actor, now, "job.resume", "print_job", job_id)
+        return get_or_404(session, PrintJob, job_id, "print job")

@@ -1,0 +1,1 @@
+"""Parts (printable designs) and their print files (G-code per printer profile)."""

@@ -1,0 +1,76 @@
+"""Request and response schemas for printers. The API key is write-only: no read schema has it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+
+class PrinterCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    site_id: int = Field(gt=0)
+    name: str = Field(min_length=1, max_length=120)
+    base_url: str = Field(min_length=8, max_length=500, description="OctoPrint's address, http(s)://host:port")
+    api_key: SecretStr = Field(min_length=1, max_length=200, description="Write-only: never returned")
+    profile: str = Field(min_length=1, max_length=80, description="Printer profile name, e.g. prusa-mk3s-0.4")
+    mqtt_base_topic: str | None = Field(
+        None, max_length=200, description="Base topic of its OctoPrint-MQTT plugin; default printfarm/<site>/<printer>/"
+    )
+    loaded_material: str = Field("PLA", min_length=1, max_length=40)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_only(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"must start with http:// or https:// (got {value!r})")
+        return value.rstrip("/")
+
+    @field_validator("mqtt_base_topic")
+    @classmethod
+    def _topic(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if any(c in value for c in "#+\x00") or value.startswith("$"):
+            raise ValueError(f"must not contain wildcards or start with $ (got {value!r})")
+        return value if value.endswith("/") else value + "/"
+
+
+class PrinterUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    is_enabled: bool | None = Field(None, description="False puts the printer in maintenance: no new plates")
+    disabled_reason: str | None = Field(None, max_length=500)
+    loaded_material: str | None = Field(None, min_length=1, max_length=40)
+
+
+class ClearBed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    good_units: int = Field(ge=0, le=10_000)
+    rejected_units: int = Field(0, ge=0, le=10_000)
+
+
+class CurrentJob(BaseModel):
+    id: int
+    state: str
+    progress_percent: int
+    batch_id: int
+
+
+class PrinterRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    site_id: int
+    name: str
+    base_url: str
+    mqtt_base_topic: str
+    profile_id: int
+    loaded_material: str
+    is_enabled: bool
+    disabled_reason: str | None
+    is_bed_clear: bool
+    connection: str
+    state_text: str | None
+    tool_temp_c: float | None
+    bed_temp_c: float | None
+    last_seen_at: dt.datetime | None
+    current_job: CurrentJob | None = None

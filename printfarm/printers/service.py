@@ -1,0 +1,129 @@
+"""Printer use-cases: register (after asking the printer), update, list, and client access."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from printfarm.adapters.octoprint.port import PrinterClient, PrinterClientFactory
+from printfarm.adapters.secrets import SecretBox
+from printfarm.audit.service import record
+from printfarm.auth.rules import Action, Actor, require
+from printfarm.clock import Clock
+from printfarm.db.session import after_commit
+from printfarm.db.tables import Printer, PrinterProfile, Site
+from printfarm.errors import AlreadyExists, InputError, NotFound, PrinterAuthRejected, PrinterUnreachable
+from printfarm.printers import repository
+from printfarm.printers.rules import ConnectionState, suggested_base_topic
+from printfarm.printers.schemas import CurrentJob, PrinterCreate, PrinterRead, PrinterUpdate
+from printfarm.registry.service import get_or_404
+
+log = logging.getLogger(__name__)
+
+
+class PrinterService:
+    def __init__(
+        self,
+        clock: Clock,
+        secrets: SecretBox,
+        clients: PrinterClientFactory,
+        on_printer_ready: Callable[[], None] = lambda: None,
+        on_topic_added: Callable[[str], None] = lambda topic: None,
+    ) -> None:
+        self._clock = clock
+        self._secrets = secrets
+        self._clients = clients
+        self._on_printer_ready = on_printer_ready
+        self._on_topic_added = on_topic_added
+
+    def client_for(self, printer: Printer) -> PrinterClient:
+        return self._clients(printer.base_url, self._secrets.decrypt(printer.api_key_encrypted))
+
+    def register(self, session: Session, actor: Actor, data: PrinterCreate) -> Printer:
+        """Store a printer after it answered with this key.
+
+        Raises InputError when the printer is unreachable or refuses the key (nothing is saved),
+        NotFound for an unknown site or profile, AlreadyExists for a taken name or topic.
+        """
+        require(actor, Action.MANAGE_PRINTERS, data.site_id)
+        site = get_or_404(session, Site, data.site_id, "site")
+        profile = session.scalar(select(PrinterProfile).where(PrinterProfile.name == data.profile))
+        if profile is None:
+            raise NotFound(f"printer profile {data.profile!r} does not exist")
+        topic = data.mqtt_base_topic or suggested_base_topic(site.name, data.name)
+        if session.scalar(select(Printer.id).where(Printer.site_id == site.id, Printer.name == data.name)):
+            raise AlreadyExists(f"site {site.id} already has a printer named {data.name!r}")
+        if session.scalar(select(Printer.id).where(Printer.mqtt_base_topic == topic)):
+            raise AlreadyExists(f"MQTT base topic {topic!r} is already used by another printer")
+        api_key = data.api_key.get_secret_value()
+        try:
+            version = self._clients(data.base_url, api_key).check()
+        except PrinterAuthRejected as err:
+            raise InputError(f"printer at {data.base_url} refused the API key: {err}") from err
+        except PrinterUnreachable as err:
+            raise InputError(f"printer at {data.base_url} is unreachable: {err}") from err
+        now = self._clock.now()
+        printer = Printer(
+            site_id=site.id,
+            profile_id=profile.id,
+            name=data.name,
+            base_url=data.base_url,
+            api_key_encrypted=self._secrets.encrypt(api_key),
+            mqtt_base_topic=topic,
+            loaded_material=data.loaded_material,
+            connection=ConnectionState.ONLINE,
+            is_enabled=True,
+            is_bed_clear=True,
+            last_seen_at=now,
+            created_at=now,
+        )
+        session.add(printer)
+        session.flush()
+        record(
+            session, actor, now, "printer.register", "printer", printer.id,
+            {"site_id": site.id, "base_url": data.base_url, "octoprint_version": version, "mqtt_base_topic": topic},
+        )
+        log.info("printer %s registered at site %s (%s, OctoPrint %s)", printer.id, site.id, data.base_url, version)
+        after_commit(session, lambda: self._on_topic_added(topic))
+        after_commit(session, self._on_printer_ready)
+        return printer
+
+    def update(self, session: Session, actor: Actor, printer_id: int, data: PrinterUpdate) -> Printer:
+        printer = get_or_404(session, Printer, printer_id, "printer")
+        require(actor, Action.MANAGE_PRINTERS, printer.site_id)
+        changes = data.model_dump(exclude_unset=True)
+        if "is_enabled" in changes and changes["is_enabled"] is None:
+            raise InputError("is_enabled must be true or false")
+        for field, value in changes.items():
+            setattr(printer, field, value)
+        if data.is_enabled:
+            printer.disabled_reason = None
+            printer.consecutive_failures = 0
+            after_commit(session, self._on_printer_ready)
+        record(session, actor, self._clock.now(), "printer.update", "printer", printer.id, changes)
+        return printer
+
+    def get(self, session: Session, actor: Actor, printer_id: int) -> Printer:
+        require(actor, Action.READ)
+        return get_or_404(session, Printer, printer_id, "printer")
+
+    def list(self, session: Session, actor: Actor, site_id: int | None = None) -> list[Printer]:
+        require(actor, Action.READ)
+        return repository.list_printers(session, site_id)
+
+    def read_models(self, session: Session, printers: list[Printer]) -> list[PrinterRead]:
+        """Printers with their current job, in two queries."""
+        jobs = repository.active_jobs_by_printer(session, [p.id for p in printers])
+        result = []
+        for printer in printers:
+            read = PrinterRead.model_validate(printer)
+            job = jobs.get(printer.id)
+            if job is not None:
+                read.current_job = CurrentJob(
+                    id=job.id, state=job.state.value, progress_percent=job.progress_percent, batch_id=job.batch_id
+                )
+            result.append(read)
+        return result

@@ -1,0 +1,1 @@
+"""Registry: sites, hospitals and printer profiles."""
