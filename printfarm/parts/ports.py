@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from printfarm.printers.catalog import ProfileSpec
+
 
 class StlValidator(Protocol):
     def __call__(self, data: bytes, build_volume_mm: tuple[float, float, float] | None) -> dict[str, Any]:
@@ -16,5 +18,5 @@ class GcodeAnalyser(Protocol):
 
 
 class CompatibilityCheck(Protocol):
-    def __call__(self, analysis: dict[str, Any], profile_name: str, material: str | None) -> list[str]:
+    def __call__(self, analysis: dict[str, Any], profile: ProfileSpec, material: str | None) -> list[str]:
         """Sentences naming each way the print file does not suit the profile or material."""

@@ -14,6 +14,7 @@ from printfarm.auth.rules import Action, Actor, require
 from printfarm.clock import Clock
 from printfarm.db.tables import Part, PrinterProfile, PrintFile
 from printfarm.errors import AlreadyExists, Conflict, Incompatible, InputError, NotFound
+from printfarm.printers.catalog import ProfileSpec
 from printfarm.parts.ports import CompatibilityCheck, GcodeAnalyser, StlValidator
 from printfarm.registry.service import get_or_404
 
@@ -26,6 +27,18 @@ def display_filename(name: str | None, default: str) -> str:
     """A file name for display only; stored files are named by their digest, never by this."""
     cleaned = _SAFE_NAME.sub("_", (name or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1]).strip(" .")
     return cleaned[:200] or default
+
+
+def profile_spec(profile: PrinterProfile) -> ProfileSpec:
+    return ProfileSpec(
+        name=profile.name,
+        printer_model=profile.printer_model,
+        nozzle_mm=profile.nozzle_mm,
+        build_x_mm=profile.build_x_mm,
+        build_y_mm=profile.build_y_mm,
+        build_z_mm=profile.build_z_mm,
+        slicer_config=profile.slicer_config or "",
+    )
 
 
 class PartService:
@@ -139,7 +152,7 @@ class PartService:
             raise InputError(f"G-code of {len(gcode)} bytes exceeds the limit of {self._gcode_max_bytes} bytes")
         analysis = self._analyse_gcode(gcode)
         material = material or analysis.get("filament_type")
-        problems = self._check_compatibility(analysis, profile.name, material)
+        problems = self._check_compatibility(analysis, profile_spec(profile), material)
         if problems:
             raise Incompatible(f"print file for part {part_id} on profile {profile.name}: " + "; ".join(problems))
         print_file = PrintFile(

@@ -1,0 +1,1 @@
+"""HTTP API plumbing shared by the feature routers: dependencies and the error mapping."""

@@ -1,0 +1,195 @@
+"""create_app(settings): the one place where adapters are wired to services, and the runtime
+(embedded broker, MQTT ingest, scheduler ticks) is started and stopped."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI
+
+from printfarm import __version__
+from printfarm.adapters.gcode.analyse import analyse_gcode
+from printfarm.adapters.mqtt.broker import EmbeddedBroker
+from printfarm.adapters.mqtt.ingest import MqttIngest
+from printfarm.adapters.octoprint.octorest_client import make_octorest_client_factory
+from printfarm.adapters.octoprint.port import PrinterClientFactory
+from printfarm.adapters.secrets import SecretBox, load_or_create_key
+from printfarm.adapters.stl import StlLimits, validate_stl
+from printfarm.adapters.storage import FileStore
+from printfarm.api.errors import install_error_handlers
+from printfarm.audit.api import router as audit_router
+from printfarm.auth.api import router as auth_router
+from printfarm.auth.service import TokenService
+from printfarm.batches.api import router as batches_router
+from printfarm.batches.service import BatchService
+from printfarm.clock import Clock, SystemClock
+from printfarm.db.session import Database, make_engine
+from printfarm.dispatch.service import DispatchService
+from printfarm.jobs.api import router as jobs_router
+from printfarm.jobs.service import JobService
+from printfarm.output.api import router as output_router
+from printfarm.output.service import OutputService
+from printfarm.parts.api import router as parts_router
+from printfarm.parts.compat import print_file_problems
+from printfarm.parts.service import PartService
+from printfarm.printers.api import router as printers_router
+from printfarm.printers.catalog import ProfileSpec
+from printfarm.printers.repository import base_topics
+from printfarm.printers.service import PrinterService
+from printfarm.registry.api import router as registry_router
+from printfarm.registry.service import RegistryService
+from printfarm.services import Services
+from printfarm.settings import Settings
+from printfarm.tasks import TaskScheduler, Hook
+from printfarm.tracking.service import TrackingService
+from printfarm.web.pages import router as web_router
+from printfarm.web.pages import static_files
+
+log = logging.getLogger(__name__)
+
+DISPATCH_TASK = "dispatch"
+HEALTH_TASK = "printer-health"
+RECONCILE_TASK = "reconcile"
+HEALTH_INTERVAL_SECONDS = 15.0
+
+
+def build_services(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    printer_clients: PrinterClientFactory | None = None,
+    wake_dispatch: Hook | None = None,
+    watch_topic: Hook | None = None,
+) -> Services:
+    """Every service of one process, over the adapters the settings choose."""
+    clock = clock or SystemClock()
+    wake = wake_dispatch or Hook()
+    topic_added = watch_topic or Hook()
+    db = Database(make_engine(settings.effective_database_url))
+    store = FileStore(settings.file_store_dir)
+    secrets = SecretBox(load_or_create_key(settings.secret_key, settings.data_dir))
+    clients = printer_clients or make_octorest_client_factory(settings.printer_timeout_seconds)
+    stl_limits = StlLimits(max_bytes=settings.stl_max_bytes, max_triangles=settings.stl_max_triangles)
+
+    def validate(data: bytes, build_volume_mm: tuple[float, float, float] | None) -> dict[str, Any]:
+        return validate_stl(data, limits=stl_limits, build_volume_mm=build_volume_mm).to_dict()
+
+    def analyse(data: bytes) -> dict[str, Any]:
+        return analyse_gcode(data).to_dict()
+
+    def compatible(analysis: dict[str, Any], profile: ProfileSpec, material: str | None) -> list[str]:
+        return print_file_problems(analysis, profile, material)
+
+    printers = PrinterService(clock, secrets, clients, on_printer_ready=wake, on_topic_added=topic_added)
+    return Services(
+        settings=settings,
+        db=db,
+        clock=clock,
+        store=store,
+        tokens=TokenService(clock),
+        registry=RegistryService(clock),
+        printers=printers,
+        parts=PartService(
+            clock, store, validate, analyse, compatible,
+            gcode_max_bytes=settings.gcode_max_bytes, stl_max_bytes=settings.stl_max_bytes,
+        ),
+        batches=BatchService(clock, on_batch_queued=wake),
+        jobs=JobService(clock, printers),
+        output=OutputService(clock, on_bed_cleared=wake),
+        dispatch=DispatchService(db, clock, printers, store),
+        tracking=TrackingService(db, clock, printers, on_printer_ready=wake),
+    )
+
+
+class Runtime:
+    """The background parts of a printfarm process: broker (if embedded), MQTT ingest, scheduler."""
+
+    def __init__(self, services: Services, wake_dispatch: Hook, watch_topic: Hook) -> None:
+        self.services = services
+        self._wake = wake_dispatch
+        self._watch_topic = watch_topic
+        self.broker: EmbeddedBroker | None = None
+        self.ingest: MqttIngest | None = None
+        self.scheduler = TaskScheduler()
+        self.mqtt_host = ""
+        self.mqtt_port = 0
+
+    def start(self) -> None:
+        settings = self.services.settings
+        if settings.mqtt_url:
+            parts = urlsplit(settings.mqtt_url)
+            self.mqtt_host, self.mqtt_port = parts.hostname or "127.0.0.1", parts.port or 1883
+        else:
+            self.broker = EmbeddedBroker(host="127.0.0.1", port=0)
+            self.mqtt_host, self.mqtt_port = "127.0.0.1", self.broker.start()
+            log.info("embedded MQTT broker on %s:%s", self.mqtt_host, self.mqtt_port)
+        tracking = self.services.tracking
+        self.ingest = MqttIngest(
+            host=self.mqtt_host,
+            port=self.mqtt_port,
+            client_id=settings.mqtt_client_id,
+            protocol=settings.mqtt_protocol,
+            on_batch=lambda batch: tracking.apply_raw([(m.topic, m.payload) for m in batch]),
+            on_connect=lambda: self.scheduler.once(RECONCILE_TASK, tracking.reconcile),
+        )
+        with self.services.db.unit_of_work() as session:
+            self.ingest.watch(base_topics(session))
+        ingest = self.ingest
+        self._watch_topic.connect(lambda topic: ingest.watch([topic]))
+        self.ingest.start()
+        dispatch = self.services.dispatch
+        self.scheduler.every(DISPATCH_TASK, settings.dispatch_interval_seconds, dispatch.run_pass)
+        self.scheduler.every(HEALTH_TASK, HEALTH_INTERVAL_SECONDS, dispatch.check_printers)
+        self._wake.connect(lambda: self.scheduler.wake(DISPATCH_TASK))
+        self.scheduler.start()
+        self.scheduler.once(RECONCILE_TASK, tracking.reconcile)
+        self.scheduler.wake(DISPATCH_TASK)
+
+    def stop(self) -> None:
+        self.scheduler.stop()
+        if self.ingest is not None:
+            self.ingest.stop()
+        if self.broker is not None:
+            self.broker.stop()
+        self.services.db.dispose()
+
+
+def create_app(settings: Settings, *, services: Services | None = None, run_background: bool = True, **kwargs: Any) -> FastAPI:
+    """The FastAPI application; with run_background it also runs ingest and the scheduler."""
+    wake, topic_hook = Hook(), Hook()
+    services = services or build_services(settings, wake_dispatch=wake, watch_topic=topic_hook, **kwargs)
+    runtime = Runtime(services, wake, topic_hook) if run_background else None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if runtime is not None:
+            runtime.start()
+        try:
+            yield
+        finally:
+            if runtime is not None:
+                runtime.stop()
+
+    app = FastAPI(
+        title="printfarm",
+        version=__version__,
+        summary="Orchestrates distributed 3D printing: batches of face-shield frames across many sites' "
+        "OctoPrint printers, tracked from plate to hospital.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    for router in (
+        registry_router, printers_router, parts_router, batches_router, jobs_router,
+        output_router, auth_router, audit_router,
+    ):
+        app.include_router(router, prefix="/api")
+    app.include_router(web_router)
+    app.mount("/static", static_files(), name="static")
+    return app
+

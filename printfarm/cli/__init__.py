@@ -1,0 +1,144 @@
+"""`printfarm ...`: thin commands that parse, call a service and print."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from printfarm.auth.rules import SYSTEM, Role
+from printfarm.errors import ConfigError, PrintfarmError
+from printfarm.settings import Settings, load_settings
+
+app = typer.Typer(
+    help="printfarm: orchestrate face-shield printing across many sites' OctoPrint printers.\n\n"
+    "Start with `printfarm demo` to watch a simulated farm print a hospital's batch.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(token_app, name="token")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as err:
+        typer.echo(f"printfarm: {err}", err=True)
+        raise typer.Exit(2) from err
+
+
+def _fail(err: PrintfarmError) -> typer.Exit:
+    typer.echo(f"printfarm: {type(err).__name__}: {err}", err=True)
+    return typer.Exit(1)
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("amqtt", "transitions", "apscheduler.executors", "apscheduler.scheduler", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the newest revision."""
+    from printfarm.db.migrate import upgrade
+    from printfarm.db.session import make_engine
+
+    settings = _settings()
+    engine = make_engine(settings.effective_database_url)
+    upgrade(engine)
+    typer.echo(f"schema up to date on {engine.url.render_as_string(hide_password=True)}")
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[Role, typer.Option(help="admin, coordinator, operator or viewer")],
+    site: Annotated[int | None, typer.Option(help="Site id (operators only)")] = None,
+    name: Annotated[str, typer.Option(help="Who or what the token is for")] = "cli",
+    expires_in_days: Annotated[int | None, typer.Option(help="Days until it expires")] = None,
+) -> None:
+    """Create an API token and print it once (only its hash is stored)."""
+    from printfarm.app import build_services
+    from printfarm.db.migrate import upgrade
+
+    services = build_services(_settings())
+    upgrade(services.db.engine)
+    try:
+        with services.db.unit_of_work() as session:
+            plain, row = services.tokens.create(
+                session, SYSTEM, role=role, name=name, site_id=site, expires_in_days=expires_in_days
+            )
+    except PrintfarmError as err:
+        raise _fail(err) from err
+    typer.echo(plain)
+    typer.echo(f"token {row.id}: role {role.value}" + (f", site {site}" if site else ""), err=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default from settings)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default from settings)")] = None,
+) -> None:
+    """Run the service: REST API, dashboard, dispatch and MQTT tracking."""
+    import uvicorn
+
+    from printfarm.app import create_app
+    from printfarm.db.migrate import upgrade
+
+    settings = _settings()
+    _logging(settings.log_level)
+    app_ = create_app(settings)
+    services = app_.state.services
+    upgrade(services.db.engine)
+    with services.db.unit_of_work() as session:
+        services.registry.ensure_catalog_profiles(session, SYSTEM)
+        if not services.tokens.has_tokens(session):
+            plain, _ = services.tokens.create(session, SYSTEM, role=Role.ADMIN, name="first admin")
+            typer.echo(f"First start: admin token (shown once, keep it): {plain}")
+    uvicorn.run(app_, host=host or settings.http_host, port=port or settings.http_port, log_level="info")
+
+
+@app.command()
+def demo(
+    units: Annotated[int, typer.Option(min=1, max=10_000, help="Good units the hospital's batch asks for")] = 96,
+    exit_when_done: Annotated[bool, typer.Option(help="Run headless and exit once the units are counted")] = False,
+    sites: Annotated[int, typer.Option(min=1, max=20, help="Simulated sites")] = 3,
+    printers_per_site: Annotated[int, typer.Option(min=1, max=20, help="Simulated printers per site")] = 3,
+    time_scale: Annotated[float, typer.Option(min=1, help="How much faster than real time the printers print")] = 900,
+    reject_rate: Annotated[float, typer.Option(min=0, max=1, help="Share of plates with one rejected unit")] = 0.0,
+    timeout_seconds: Annotated[float, typer.Option(min=10, help="Give up (exit 1) after this long")] = 600,
+) -> None:
+    """Run printfarm on embedded defaults with a simulated farm printing a batch of face-shield frames."""
+    from printfarm.demo import DemoOptions, run_demo
+
+    options = DemoOptions(
+        units=units, exit_when_done=exit_when_done, sites=sites, printers_per_site=printers_per_site,
+        time_scale=time_scale, reject_rate=reject_rate, timeout_seconds=timeout_seconds,
+    )
+    _logging("WARNING")
+    try:
+        code = run_demo(options)
+    except PrintfarmError as err:
+        raise _fail(err) from err
+    raise typer.Exit(code)
+
+
+def _register_optional_commands() -> None:
+    """Sub-apps owned by feature modules."""
+    from printfarm.cli import stl
+
+    app.add_typer(stl.app, name="stl")
+
+
+def main() -> None:
+    _register_optional_commands()
+    try:
+        app()
+    except PrintfarmError as err:
+        typer.echo(f"printfarm: {type(err).__name__}: {err}", err=True)
+        sys.exit(1)

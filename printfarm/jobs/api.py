@@ -1,0 +1,48 @@
+"""Routes for print jobs: list, get, cancel, pause, resume."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from printfarm.api.deps import ActorDep, ServicesDep
+from printfarm.jobs.rules import JobState
+from printfarm.jobs.schemas import JobRead
+
+router = APIRouter(tags=["print jobs"])
+
+
+@router.get("/jobs")
+def list_jobs(
+    actor: ActorDep,
+    svc: ServicesDep,
+    state: JobState | None = None,
+    printer_id: int | None = None,
+    batch_id: int | None = None,
+) -> list[JobRead]:
+    with svc.db.unit_of_work() as session:
+        jobs = svc.jobs.list(session, actor, state=state, printer_id=printer_id, batch_id=batch_id)
+        return [JobRead.model_validate(j) for j in jobs]
+
+
+@router.get("/jobs/{job_id}")
+def get_job(job_id: int, actor: ActorDep, svc: ServicesDep) -> JobRead:
+    with svc.db.unit_of_work() as session:
+        return JobRead.model_validate(svc.jobs.get(session, actor, job_id))
+
+
+@router.post("/jobs/{job_id}/cancel", summary="Cancel the plate (on the printer too); its units return to the batch")
+def cancel_job(job_id: int, actor: ActorDep, svc: ServicesDep) -> JobRead:
+    with svc.db.unit_of_work() as session:
+        return JobRead.model_validate(svc.jobs.cancel(session, actor, job_id))
+
+
+@router.post("/jobs/{job_id}/pause")
+def pause_job(job_id: int, actor: ActorDep, svc: ServicesDep) -> JobRead:
+    with svc.db.unit_of_work() as session:
+        return JobRead.model_validate(svc.jobs.pause(session, actor, job_id))
+
+
+@router.post("/jobs/{job_id}/resume")
+def resume_job(job_id: int, actor: ActorDep, svc: ServicesDep) -> JobRead:
+    with svc.db.unit_of_work() as session:
+        return JobRead.model_validate(svc.jobs.resume(session, actor, job_id))

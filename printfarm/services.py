@@ -1,0 +1,36 @@
+"""The set of services one printfarm process runs, built in one place from settings and ports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from printfarm.adapters.storage import FileStore
+from printfarm.auth.service import TokenService
+from printfarm.batches.service import BatchService
+from printfarm.clock import Clock
+from printfarm.db.session import Database
+from printfarm.dispatch.service import DispatchService
+from printfarm.jobs.service import JobService
+from printfarm.output.service import OutputService
+from printfarm.parts.service import PartService
+from printfarm.printers.service import PrinterService
+from printfarm.registry.service import RegistryService
+from printfarm.settings import Settings
+from printfarm.tracking.service import TrackingService
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    clock: Clock
+    store: FileStore
+    tokens: TokenService
+    registry: RegistryService
+    printers: PrinterService
+    parts: PartService
+    batches: BatchService
+    jobs: JobService
+    output: OutputService
+    dispatch: DispatchService
+    tracking: TrackingService
