@@ -1,0 +1,177 @@
+"""A real OctoPrint 1.11.8 (Virtual Printer) for tests: a fresh basedir, started and stopped by PID.
+
+Its events reach an MQTT broker through an event subscription that runs mosquitto_pub, so a test
+sees `<base_topic>event/<Event>` messages as printfarm's MQTT ingest would from the OctoPrint-MQTT
+plugin (which installs only from GitHub, out of reach here).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED_OCTOPRINT = REPO.parent / "shared" / "octoprint"
+OCTOPRINT_VENV = REPO / ".venv-octoprint"
+OCTOPRINT_EXE = OCTOPRINT_VENV / "bin" / "octoprint"
+INSTALL_HINT = (
+    'run the install step: python3 -m venv .venv-octoprint && .venv-octoprint/bin/pip install "octoprint==1.11.8"'
+)
+PUBLISHED_EVENTS = ["PrintStarted", "PrintDone", "PrintFailed", "PrintCancelled", "PrintPaused", "PrintResumed"]
+
+
+class OctoPrintInstance(NamedTuple):
+    base_url: str
+    api_key: str
+    base_topic: str
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _publish_command(mqtt_host: str, mqtt_port: int, base_topic: str) -> str:
+    """The shell command of the event subscription (OctoPrint formats it with str.format).
+
+    {__json} is the bare event payload (name, path, origin, size, time, reason...); sed prepends
+    `_event` and an integer `_timestamp`, as the OctoPrint-MQTT plugin does. With `shell: true`
+    OctoPrint shlex-quotes every placeholder, so file names cannot break out of the command.
+    """
+    mosquitto_pub = shutil.which("mosquitto_pub") or "mosquitto_pub"
+    add_fields = 's/^{{/{{"_event": "{__eventname}", "_timestamp": '"'$(date +%s)'"', /'
+    drop_trailing_comma = "s/, }}$/}}/"
+    payload = f"$(printf '%s' {{__json}} | sed -e '{add_fields}' -e '{drop_trailing_comma}')"
+    return (
+        f"{mosquitto_pub} -h {mqtt_host} -p {mqtt_port} -q 1"
+        f' -t {base_topic}event/{{__eventname}} -m "{payload}"'
+    )
+
+
+def render_config(port: int, basedir: Path, *, mqtt_host: str, mqtt_port: int, base_topic: str) -> str:
+    """config.yaml from the shared template, with our event subscription and no G-code analysis."""
+    template = (SHARED_OCTOPRINT / "config.yaml.tmpl").read_text()
+    text = template.replace("@PORT@", str(port)).replace("@GKEY@", secrets.token_hex(16))
+    text = text.replace("@BASEDIR@", str(basedir))
+    events = {
+        "enabled": True,
+        "subscriptions": [
+            {
+                "event": PUBLISHED_EVENTS,
+                "type": "system",
+                "shell": True,
+                "command": _publish_command(mqtt_host, mqtt_port, base_topic),
+            }
+        ],
+    }
+    # YAML reads JSON, so the replaced blocks need no YAML library.
+    text, count = re.subn(r"(?ms)^events:\n.*?(?=^\S)", "events: " + json.dumps(events) + "\n", text)
+    if count != 1:
+        raise RuntimeError(f"{SHARED_OCTOPRINT / 'config.yaml.tmpl'}: no events block to replace")
+    # One G-code analysis subprocess per upload costs about 1 s of CPU; tests never need it.
+    text = re.sub(r"(?m)^# gcodeAnalysis:\n#   runAt: never.*$", 'gcodeAnalysis: {"runAt": "never"}', text)
+    return text
+
+
+def _wait_until_serving(base_url: str, api_key: str, process: subprocess.Popen[bytes], timeout_seconds: float) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"octoprint serve exited with {process.returncode}")
+        try:
+            response = requests.get(f"{base_url}/api/version", headers={"X-Api-Key": api_key}, timeout=2)
+            if response.status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{base_url} did not answer /api/version within {timeout_seconds} s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    os.kill(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+def _log_tail(basedir: Path) -> str:
+    parts = []
+    for name in ("serve.log", "logs/octoprint.log"):
+        path = basedir / name
+        if path.exists():
+            parts.append(f"--- {name} ---\n" + "\n".join(path.read_text(errors="replace").splitlines()[-30:]))
+    return "\n".join(parts)
+
+
+@contextmanager
+def running_octoprint(
+    *,
+    mqtt_host: str = "127.0.0.1",
+    mqtt_port: int = 1883,
+    base_topic: str | None = None,
+    startup_timeout_seconds: float = 60.0,
+) -> Iterator[OctoPrintInstance]:
+    """Start a fresh OctoPrint with the Virtual Printer; yield (base_url, api_key, base_topic).
+
+    Fails (never skips) when .venv-octoprint is missing: CI installs it.
+    """
+    if not OCTOPRINT_EXE.exists():
+        pytest.fail(f"{OCTOPRINT_EXE} is missing: {INSTALL_HINT}", pytrace=False)
+    topic = base_topic or f"printfarm-test/{secrets.token_hex(4)}/octoprint/"
+    basedir = Path(tempfile.mkdtemp(prefix="printfarm-octoprint-"))
+    port = free_port()
+    api_key = secrets.token_hex(16).upper()
+    base_url = f"http://127.0.0.1:{port}"
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        (basedir / "config.yaml").write_text(
+            render_config(port, basedir, mqtt_host=mqtt_host, mqtt_port=mqtt_port, base_topic=topic)
+        )
+        subprocess.run(
+            [str(OCTOPRINT_EXE), "--basedir", str(basedir), "user", "add", "admin", "--password", "admin", "--admin"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        appkeys = basedir / "data" / "appkeys"
+        appkeys.mkdir(parents=True, exist_ok=True)
+        (appkeys / "keys.yaml").write_text(json.dumps({"admin": [{"api_key": api_key, "app_id": "tests"}]}))
+        with open(basedir / "serve.log", "wb") as log:
+            process = subprocess.Popen(
+                [str(OCTOPRINT_EXE), "serve", "--iknowwhatimdoing", "--host", "127.0.0.1", "--port", str(port),
+                 "--basedir", str(basedir)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        try:
+            _wait_until_serving(base_url, api_key, process, startup_timeout_seconds)
+        except RuntimeError as err:
+            pytest.fail(f"OctoPrint did not start: {err}\n{_log_tail(basedir)}", pytrace=False)
+        yield OctoPrintInstance(base_url, api_key, topic)
+    finally:
+        if process is not None:
+            _stop(process)
+        shutil.rmtree(basedir, ignore_errors=True)
