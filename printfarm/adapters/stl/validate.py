@@ -26,7 +26,8 @@ MULTIPLE_BODIES = "multiple_bodies"
 
 METRES_BELOW_MM = 1.0  # nothing this small prints with a 0.4 mm nozzle: 1.0 m exported as 1.0 mm
 INCHES_BELOW_MM = 10.0  # a part this small is as likely an inch export (×25.4) as a real part
-MIN_BASE_AREA_MM2 = 1.0
+MIN_BASE_AREA_MM2 = 1.0  # less flat area than this at the lowest z cannot hold a part down...
+MIN_BASE_FRACTION = 0.01  # ...unless the part is so small that 1 % of its footprint is less
 
 
 def validate_stl_file(
@@ -111,10 +112,11 @@ def _geometry_issues(
             NOT_ON_BED, f"lowest point is at z = {lowest_z:.4g} mm, not 0: the slicer will drop the part onto the bed"
         ))  # fmt: skip
     base = measured.base_area_mm2()
-    if base < MIN_BASE_AREA_MM2:
+    least = min(MIN_BASE_AREA_MM2, MIN_BASE_FRACTION * x * y)
+    if base < least:
         warnings.append(StlIssue(
             NO_FLAT_BASE,
-            f"flat area at the lowest z is {base:.3g} mm², under {MIN_BASE_AREA_MM2:g} mm²: "
+            f"flat area at the lowest z is {base:.3g} mm², under {least:.3g} mm²: "
             "the part has no face to stand on (supports needed?)",
         ))  # fmt: skip
     return errors, warnings
