@@ -338,7 +338,8 @@ class SimulatedMachine:
         payload = {**self._file_payload(job), "time": round(job.sim_elapsed_seconds, 3)}
         if reason is not None:
             payload["reason"] = reason
-        self._job, self._last_finished = None, job
+        # Like OctoPrint, only a finished print keeps showing its completion (100 %).
+        self._job, self._last_finished = None, (job if event == "PrintDone" else None)
         self._set_state(then_state)
         self._set_temperatures((AMBIENT_C, 0.0), (AMBIENT_C, 0.0))
         self._telemetry.event(event, payload)

@@ -16,11 +16,12 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 import requests
@@ -85,6 +86,9 @@ def render_config(port: int, basedir: Path, *, mqtt_host: str, mqtt_port: int, b
     text, count = re.subn(r"(?ms)^events:\n.*?(?=^\S)", "events: " + json.dumps(events) + "\n", text)
     if count != 1:
         raise RuntimeError(f"{SHARED_OCTOPRINT / 'config.yaml.tmpl'}: no events block to replace")
+    # Pause and cancel wait for the board's M114 answer, which the Virtual Printer sometimes never
+    # sends: the print then stays "Pausing" for positionLogWait (10 s by default).
+    text = text.replace("  timeout:\n", "  timeout:\n    positionLogWait: 1.0\n", 1)
     # One G-code analysis subprocess per upload costs about 1 s of CPU; tests never need it.
     text = re.sub(r"(?m)^# gcodeAnalysis:\n#   runAt: never.*$", 'gcodeAnalysis: {"runAt": "never"}', text)
     return text
@@ -175,3 +179,66 @@ def running_octoprint(
         if process is not None:
             _stop(process)
         shutil.rmtree(basedir, ignore_errors=True)
+
+
+class MqttRecorder:
+    """Records every message under a topic filter; tests wait on what they expect, never sleep.
+
+    The paho callback only appends (under a condition); the test thread does the matching.
+    """
+
+    def __init__(self, host: str, port: int, topic_filter: str) -> None:
+        import paho.mqtt.client as mqtt
+
+        self.topic_filter = topic_filter
+        self.messages: list[tuple[str, bytes, bool]] = []  # (topic, payload, retained)
+        self._condition = threading.Condition()
+        self._subscribed = threading.Event()
+        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"printfarm-test-{secrets.token_hex(4)}")
+        self._client.on_connect = lambda client, *_: client.subscribe(topic_filter, qos=1)
+        self._client.on_subscribe = lambda *_: self._subscribed.set()
+        self._client.on_message = self._on_message
+        self._host, self._port = host, port
+
+    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        with self._condition:
+            self.messages.append((message.topic, bytes(message.payload), bool(message.retain)))
+            self._condition.notify_all()
+
+    def __enter__(self) -> MqttRecorder:
+        self._client.connect(self._host, self._port)
+        self._client.loop_start()
+        if not self._subscribed.wait(10):
+            self.__exit__()
+            pytest.fail(f"MQTT broker {self._host}:{self._port}: no SUBACK for {self.topic_filter} within 10 s")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def publish(self, topic: str, payload: str) -> None:
+        self._client.publish(topic, payload, qos=1).wait_for_publish(timeout=5)
+
+    def wait_for(self, predicate: Callable[[str, bytes], bool], timeout_seconds: float = 10.0) -> tuple[str, bytes]:
+        """The first message (topic, payload) that satisfies predicate, waiting up to timeout_seconds."""
+        deadline = time.monotonic() + timeout_seconds
+        with self._condition:
+            while True:
+                for topic, payload, _ in self.messages:
+                    if predicate(topic, payload):
+                        return topic, payload
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = [topic for topic, _, _ in self.messages]
+                    raise AssertionError(f"no matching message under {self.topic_filter} in {timeout_seconds} s; saw {seen}")
+                self._condition.wait(remaining)
+
+    def events(self, base_topic: str) -> list[tuple[str, dict[str, Any]]]:
+        """(event name, JSON payload) of every `<base_topic>event/<Event>` message so far, in order."""
+        with self._condition:
+            return [
+                (topic.removeprefix(base_topic + "event/"), json.loads(payload))
+                for topic, payload, _ in self.messages
+                if topic.startswith(base_topic + "event/")
+            ]

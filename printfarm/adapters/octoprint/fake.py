@@ -152,6 +152,8 @@ class FakePrinterClient(PrinterClient):
             if p.state_text not in allowed_from:
                 raise p._refuse(call, f"Printer is neither printing nor paused, '{command}' command cannot be performed")
             p.state_text = to_state
+            if command == "cancel":
+                p.progress_percent = None  # as OctoPrint: only a finished print keeps its completion
 
 
 class FakePrinterFleet:

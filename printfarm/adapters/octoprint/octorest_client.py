@@ -194,7 +194,7 @@ class OctorestPrinterClient(PrinterClient):
             response = err.response
             code = response.status_code if response is not None else 0
             reason = response.reason if response is not None else "no response"
-            detail = self._scrub(response.text[:_BODY_CHARS_IN_MESSAGE].strip()) if response is not None else ""
+            detail = self._scrub(" ".join(response.text[:_BODY_CHARS_IN_MESSAGE].split())) if response is not None else ""
             message = f"{where} → HTTP {code} {reason}" + (f": {detail}" if detail else "")
             if code in (401, 403):
                 raise PrinterAuthRejected(message + " (the API key was refused)") from err
