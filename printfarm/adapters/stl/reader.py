@@ -107,5 +107,6 @@ def _read_binary(data: bytes, limits: StlLimits) -> np.ndarray:
 def _normalised(vectors: np.ndarray) -> np.ndarray:
     """A C-contiguous float32 copy in which -0.0 became 0.0, so welding by bit pattern is exact."""
     result = np.empty(vectors.shape, dtype=np.float32)
-    np.add(vectors, np.float32(0.0), out=result)
+    with np.errstate(invalid="ignore"):  # a signalling NaN stays NaN and is reported later
+        np.add(vectors, np.float32(0.0), out=result)
     return result

@@ -66,8 +66,9 @@ def weld(triangles: np.ndarray) -> tuple[np.ndarray, int]:
     Ids are numbered in order of appearance, which keeps the later edge sort close to sorted.
     """
     corner_bytes = triangles.reshape(-1, 3).view(np.uint8).reshape(-1, 12)
-    xy = corner_bytes[:, :8].view(np.uint64)[:, 0]  # strided views: no copy
-    z = corner_bytes[:, 8:].view(np.uint32)[:, 0]
+    # Contiguous copies: np.take copies a strided source whole on every call.
+    xy = corner_bytes[:, :8].view(np.uint64)[:, 0].copy()
+    z = corner_bytes[:, 8:].view(np.uint32)[:, 0].copy()
     hashes = xy * _M1
     hashes ^= z * _M2
     rep = representatives(hashes, (xy, z))
@@ -87,14 +88,15 @@ def count_edges(vertex_ids: np.ndarray, vertices: int) -> EdgeCounts:
     one sort, a closed, consistently wound manifold is a sequence of pairs of one undirected key
     with both direction bits; anything else is counted run by run.
     """
-    start = vertex_ids.ravel()
-    end = vertex_ids[:, [1, 2, 0]].ravel()
-    low = np.minimum(start, end)
-    keys = np.maximum(start, end)
-    keys += low * vertices
-    keys <<= 1
-    keys |= start > end
-    del start, end, low
+    n = len(vertex_ids)
+    keys = np.empty(3 * n, dtype=np.int64)
+    for side, (a, b) in enumerate(((0, 1), (1, 2), (2, 0))):
+        start, end = vertex_ids[:, a], vertex_ids[:, b]
+        part = keys[side * n : (side + 1) * n]
+        np.maximum(start, end, out=part)
+        part += np.minimum(start, end) * vertices
+        part <<= 1
+        part |= start > end
     keys.sort()
     if len(keys) % 2 == 0:
         first, second = keys[0::2], keys[1::2]

@@ -3,6 +3,7 @@ first stage that finds an error, so a bad file fails fast."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from printfarm.adapters.stl.reader import Rejected, read_triangles, size_issues
 from printfarm.adapters.stl.report import StlIssue, StlLimits, StlReport, make_report
 
 NON_FINITE_COORDINATES = "non_finite_coordinates"
+IMPLAUSIBLE_SIZE = "implausible_size"
 UNITS_METRES_SUSPECTED = "units_metres_suspected"
 UNITS_INCHES_SUSPECTED = "units_inches_suspected"
 EXCEEDS_BUILD_VOLUME = "exceeds_build_volume"
@@ -24,8 +26,11 @@ INCONSISTENT_WINDING = "inconsistent_winding"
 INSIDE_OUT = "inside_out"
 MULTIPLE_BODIES = "multiple_bodies"
 
+LARGEST_EXTENT_MM = 10_000.0  # no printer is 10 m wide: micrometres, or a stray vertex
+LARGEST_COORDINATE_MM = 100_000.0  # beyond this float32 keeps no sub-millimetre detail
 METRES_BELOW_MM = 1.0  # nothing this small prints with a 0.4 mm nozzle: 1.0 m exported as 1.0 mm
 INCHES_BELOW_MM = 10.0  # a part this small is as likely an inch export (×25.4) as a real part
+PARALLEL_FROM_TRIANGLES = 200_000  # above this, bodies are counted in a thread beside the edge check
 MIN_BASE_AREA_MM2 = 1.0  # less flat area than this at the lowest z cannot hold a part down...
 MIN_BASE_FRACTION = 0.01  # ...unless the part is so small that 1 % of its footprint is less
 
@@ -60,6 +65,11 @@ def validate_stl(
         triangles, _ = read_triangles(data, limits)
     except Rejected as err:
         return make_report(triangles=0, errors=err.issues, warnings=[])
+    with np.errstate(all="ignore"):  # odd values are reported as issues, never as numpy warnings
+        return _validate_triangles(triangles, build_volume_mm)
+
+
+def _validate_triangles(triangles: np.ndarray, build_volume_mm: tuple[float, float, float] | None) -> StlReport:
     count = len(triangles)
     measured = geometry.measure(triangles)
     if not measured.is_finite:
@@ -85,6 +95,14 @@ def _geometry_issues(
     x, y, z = measured.extents_mm
     largest = max(x, y, z)
     size = f"{x:.4g} × {y:.4g} × {z:.4g} mm"
+    farthest = max(float(np.abs(measured.lowest).max()), float(np.abs(measured.highest).max()))
+    if largest > LARGEST_EXTENT_MM or farthest > LARGEST_COORDINATE_MM:
+        errors.append(StlIssue(
+            IMPLAUSIBLE_SIZE,
+            f"part is {size} with a vertex {farthest:.4g} mm from the origin (limits {LARGEST_EXTENT_MM:g} mm "
+            f"wide, {LARGEST_COORDINATE_MM:g} mm away): wrong units or a stray vertex",
+        ))  # fmt: skip
+        return errors, warnings
     if largest < METRES_BELOW_MM:
         errors.append(StlIssue(
             UNITS_METRES_SUSPECTED,
@@ -143,7 +161,15 @@ def _topology_issues(
             "slicers drop them",
         ))  # fmt: skip
     has_collapsed = bool(collapsed.any())
-    edges = topology.count_edges(vertex_ids[~collapsed] if has_collapsed else vertex_ids, vertices)
+    edge_ids = vertex_ids[~collapsed] if has_collapsed else vertex_ids
+    if len(triangles) >= PARALLEL_FROM_TRIANGLES:  # numpy releases the GIL in sorts and gathers
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            counting = pool.submit(topology.count_bodies, vertex_ids, vertices)
+            edges = topology.count_edges(edge_ids, vertices)
+            bodies = counting.result()
+    else:
+        edges = topology.count_edges(edge_ids, vertices)
+        bodies = topology.count_bodies(vertex_ids, vertices)
     if edges.open:
         errors.append(StlIssue(OPEN_EDGES, f"{edges.open} of {edges.edges} edges belong to one facet only: the mesh has holes"))
     if edges.non_manifold:
@@ -156,7 +182,6 @@ def _topology_issues(
             f"{edges.misoriented} of {edges.edges} edges are traversed the same way by both their facets: "
             "facet winding is inconsistent",
         ))  # fmt: skip
-    bodies = topology.count_bodies(vertex_ids, vertices)
     if bodies > 1:
         warnings.append(StlIssue(MULTIPLE_BODIES, f"the mesh has {bodies} separate bodies"))
     if edges.open or edges.non_manifold or edges.misoriented:

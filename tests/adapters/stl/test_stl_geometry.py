@@ -43,3 +43,9 @@ def test_part_standing_on_a_point_has_no_flat_base() -> None:
     facets = [(0, ring[(i + 1) % 4], ring[i]) for i in range(4)] + [(5, ring[i], ring[(i + 1) % 4]) for i in range(4)]
     report = validate_stl(binary_stl(octahedron[np.array(facets)]))
     assert (report.codes, report.volume_mm3) == (("no_flat_base",), 1333.333)
+
+
+def test_stray_vertex_far_away_is_an_implausible_size() -> None:
+    triangles = cube()
+    triangles[0, 0] = (3e37, 0, 0)
+    assert validate_stl(binary_stl(triangles)).codes == ("implausible_size",)
