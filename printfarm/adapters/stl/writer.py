@@ -14,8 +14,9 @@ def binary_stl(triangles: np.ndarray, header: bytes = b"printfarm") -> bytes:
         raise ValueError(f"STL header is {len(header)} bytes, more than 80")
     records = np.zeros(len(triangles), dtype=RECORD_DTYPE)
     records["vectors"] = triangles
-    normals = np.cross(triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0])
-    lengths = np.linalg.norm(normals, axis=1, keepdims=True)
-    records["normals"] = np.divide(normals, lengths, out=np.zeros_like(normals), where=lengths > 0)
+    with np.errstate(all="ignore"):  # absurd coordinates get absurd normals; readers ignore them
+        normals = np.cross(triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0])
+        lengths = np.linalg.norm(normals, axis=1, keepdims=True)
+        records["normals"] = np.divide(normals, lengths, out=np.zeros_like(normals), where=lengths > 0)
     count = np.uint32(len(triangles)).tobytes()
     return header.ljust(HEADER_BYTES - 4, b" ") + count + records.tobytes()
