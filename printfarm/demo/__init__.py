@@ -66,13 +66,17 @@ class _Server(uvicorn.Server):
         pass
 
 
-def _seed(services: Services, farm: SimulatedFarm, units: int) -> int:
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
+
+
+def _seed(services: Services, farm: SimulatedFarm, site_names: list[str], units: int) -> int:
     """Sites, a hospital, the part with its print file, the farm's printers and the batch."""
     with services.db.unit_of_work() as session:
         services.registry.ensure_catalog_profiles(session, SYSTEM)
         site_ids = {}
-        for site_name in farm.site_names:
-            site_ids[site_name] = services.registry.create_site(session, SYSTEM, SiteCreate(name=site_name)).id
+        for site_name in site_names:
+            site_ids[_slug(site_name)] = services.registry.create_site(session, SYSTEM, SiteCreate(name=site_name)).id
         hospital = services.registry.create_hospital(
             session, SYSTEM, HospitalCreate(name="Sahlgrenska University Hospital", city="Gothenburg")
         )
@@ -84,7 +88,7 @@ def _seed(services: Services, farm: SimulatedFarm, units: int) -> int:
             session, SYSTEM, part.id, profile_name="prusa-mk3s-0.4",
             gcode=plate_gcode(units=UNITS_PER_PLATE), filename="headband-x4.gcode", units_per_print=UNITS_PER_PLATE,
         )
-        for printer in farm.printers:
+        for printer in farm.listing():
             services.printers.register(
                 session, SYSTEM,
                 PrinterCreate(
@@ -142,16 +146,18 @@ def run_demo(options: DemoOptions) -> int:
                 return 1
             time.sleep(0.05)
         runtime = app.state.runtime
+        site_names = [_site_name(i) for i in range(options.sites)]
         farm = SimulatedFarm(
-            mqtt_host=runtime.mqtt_host,
-            mqtt_port=runtime.mqtt_port,
-            sites={_site_name(i): options.printers_per_site for i in range(options.sites)},
+            runtime.mqtt_host,
+            runtime.mqtt_port,
+            {_slug(name): options.printers_per_site for name in site_names},
             time_scale=options.time_scale,
             api_key=DEMO_API_KEY,
+            topic_prefix="demo/",
         )
         farm.start()
         try:
-            batch_id = _seed(services, farm, options.units)
+            batch_id = _seed(services, farm, site_names, options.units)
             return _watch(services, settings, batch_id, options)
         except KeyboardInterrupt:
             print("\nstopped.")
