@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from printfarm.errors import BrokerError
 
@@ -42,7 +43,7 @@ class MqttTelemetry:
         self._clock = clock
         self._connected = threading.Event()
         self._online = False
-        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
         self._client.will_set(base_topic + "mqtt", DISCONNECTED, qos=1, retain=True)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from support.octoprint_server import MqttRecorder
@@ -44,7 +45,7 @@ def recorder(base_topic: str) -> Iterator[MqttRecorder]:
         yield recording
 
 
-def _is(base: str, suffix: str, **fields: object) -> object:
+def _is(base: str, suffix: str, **fields: object) -> Callable[[str, bytes], bool]:
     def matches(topic: str, payload: bytes) -> bool:
         if topic != base + suffix:
             return False
@@ -54,7 +55,7 @@ def _is(base: str, suffix: str, **fields: object) -> object:
     return matches
 
 
-def _print_messages(recorder: MqttRecorder, base: str, name: str) -> list[tuple[str, dict[str, object]]]:
+def _print_messages(recorder: MqttRecorder, base: str, name: str) -> list[tuple[str, dict[str, Any]]]:
     """(topic suffix, payload) of the messages about file `name`, in arrival order."""
     found = []
     for topic, payload, _ in list(recorder.messages):

@@ -189,12 +189,13 @@ class MqttRecorder:
 
     def __init__(self, host: str, port: int, topic_filter: str) -> None:
         import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
 
         self.topic_filter = topic_filter
         self.messages: list[tuple[str, bytes, bool]] = []  # (topic, payload, retained)
         self._condition = threading.Condition()
         self._subscribed = threading.Event()
-        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"printfarm-test-{secrets.token_hex(4)}")
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"printfarm-test-{secrets.token_hex(4)}")
         self._client.on_connect = lambda client, *_: client.subscribe(topic_filter, qos=1)
         self._client.on_subscribe = lambda *_: self._subscribed.set()
         self._client.on_message = self._on_message

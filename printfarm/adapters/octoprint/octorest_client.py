@@ -24,10 +24,8 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Printer states in which OctoPrint holds a connection to the board (Closed/Offline/Error do not).
-_CONNECTED_STATES = frozenset(
-    {"Operational", "Printing", "Paused", "Pausing", "Resuming", "Cancelling", "Finishing", "Starting"}
-)
+# OctoPrint's state strings while a connection attempt is under way: wait, do not connect again.
+_CONNECTING_PREFIXES = ("Opening serial", "Detecting", "Connecting")
 _BODY_CHARS_IN_MESSAGE = 200
 
 
@@ -123,23 +121,26 @@ class OctorestPrinterClient(PrinterClient):
         )
 
     def ensure_connected(self) -> None:
-        connection = self._call("GET /api/connection", self._rest.connection_info)
-        if (connection.get("current") or {}).get("state") in _CONNECTED_STATES:
+        status = self.status()
+        if status.is_operational:
             return
-        ports = (connection.get("options") or {}).get("ports") or []
-        port = "VIRTUAL" if "VIRTUAL" in ports else "AUTO"
-        logger.info("printer %s: connecting to its board on port %s", self.base_url, port)
-        self._call("POST /api/connection connect", lambda: self._rest.connect(port=port))
+        port = "(already connecting)"
+        if not status.state_text.startswith(_CONNECTING_PREFIXES):
+            connection = self._call("GET /api/connection", self._rest.connection_info)
+            ports = (connection.get("options") or {}).get("ports") or []
+            port = "VIRTUAL" if "VIRTUAL" in ports else "AUTO"
+            logger.info("printer %s: connecting to its board on port %s", self.base_url, port)
+            self._call("POST /api/connection connect", lambda: self._rest.connect(port=port))
         deadline = time.monotonic() + self.connect_timeout_seconds
-        state = "Connecting"
+        state = status.state_text
         while time.monotonic() < deadline:
+            time.sleep(0.2)
             status = self.status()
             state = status.state_text
             if status.is_operational:
                 return
             if state.startswith(("Error", "Offline after error")):
                 break
-            time.sleep(0.2)
         raise PrinterCommandFailed(
             f"printer {self.base_url}: not operational after connecting on port {port} "
             f"(state {state!r}, waited up to {self.connect_timeout_seconds} s)"
