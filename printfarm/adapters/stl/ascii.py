@@ -7,6 +7,7 @@ binary one, so ASCII is parsed here: each block is split into whitespace tokens 
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Iterator
 
 import numpy as np
@@ -37,9 +38,9 @@ class AsciiRejected(Exception):
         self.issue = issue
 
 
-def looks_ascii(data: bytes) -> bool:
+def looks_ascii(data: bytes | mmap.mmap) -> bool:
     """True if the data starts with `solid` and holds no NUL byte (binary floats nearly always do)."""
-    return data[:1024].lstrip(_WHITESPACE).startswith(b"solid") and b"\0" not in data
+    return data[:1024].lstrip(_WHITESPACE).startswith(b"solid") and data.find(b"\0") < 0
 
 
 def read_ascii(data: bytes, max_triangles: int) -> np.ndarray:

@@ -7,6 +7,8 @@ Stored normals are never read: they are recomputed from the vertices where neede
 
 from __future__ import annotations
 
+import mmap
+
 import numpy as np
 from stl import mesh as stl_mesh
 
@@ -43,8 +45,10 @@ def size_issues(size: int, limits: StlLimits) -> list[StlIssue]:
     return []
 
 
-def read_triangles(data: bytes, limits: StlLimits) -> tuple[np.ndarray, str]:
+def read_triangles(data: bytes | mmap.mmap, limits: StlLimits) -> tuple[np.ndarray, str]:
     """Return the triangles as a C-contiguous (n, 3, 3) float32 array and the format name.
+
+    `data` may be a memory map of the file: a binary file is then never copied whole.
 
     Raises Rejected for empty, oversized, truncated, lying or unparseable data.
     """
@@ -53,7 +57,7 @@ def read_triangles(data: bytes, limits: StlLimits) -> tuple[np.ndarray, str]:
         raise Rejected(issues)
     if not _is_exact_binary(data) and stl_ascii.looks_ascii(data):
         try:
-            triangles = stl_ascii.read_ascii(data, limits.max_triangles)
+            triangles = stl_ascii.read_ascii(data if isinstance(data, bytes) else data[:], limits.max_triangles)
         except stl_ascii.AsciiRejected as err:
             raise Rejected([err.issue]) from err
         triangles = _normalised(triangles)
@@ -66,16 +70,16 @@ def read_triangles(data: bytes, limits: StlLimits) -> tuple[np.ndarray, str]:
     return triangles, file_format
 
 
-def _header_count(data: bytes) -> int:
+def _header_count(data: bytes | mmap.mmap) -> int:
     return int.from_bytes(data[80:HEADER_BYTES], "little")
 
 
-def _is_exact_binary(data: bytes) -> bool:
+def _is_exact_binary(data: bytes | mmap.mmap) -> bool:
     """A file whose size is exactly 84 + 50 × header count is binary, even if it starts with `solid`."""
     return len(data) >= HEADER_BYTES and len(data) == HEADER_BYTES + RECORD_BYTES * _header_count(data)
 
 
-def _read_binary(data: bytes, limits: StlLimits) -> np.ndarray:
+def _read_binary(data: bytes | mmap.mmap, limits: StlLimits) -> np.ndarray:
     size = len(data)
     if size < HEADER_BYTES:
         raise Rejected([StlIssue(BINARY_TOO_SHORT, f"{size} bytes: shorter than the 84-byte binary STL header")])

@@ -14,6 +14,7 @@ import numpy as np
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)  # odd multipliers: the product's top bits mix every key bit
 _M2 = np.uint64(0x94D049BB133111EB)
+_HASH_CHUNK = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -26,26 +27,28 @@ class EdgeCounts:
     misoriented: int  # used by two facets that traverse it the same way
 
 
-def representatives(hashes: np.ndarray, keys: tuple[np.ndarray, ...]) -> np.ndarray:
+def table_bits(n: int) -> int:
+    """log2 of the table size for n elements: at least as many slots as elements."""
+    return max(4, int(n - 1).bit_length())
+
+
+def representatives(slots: np.ndarray, bits: int, keys: tuple[np.ndarray, ...]) -> np.ndarray:
     """For each element, the index of one element with an equal key (the same for all of them).
 
-    `hashes` must be equal for equal keys; their top bits choose the slot. The table has about
-    half as many slots as elements: meshes share each vertex among about six corners, and keys
-    that do not fit simply wait for a later round.
+    `slots` (intp, below 2**bits) must be equal for equal keys: the top bits of a hash of the key.
     """
-    n = len(hashes)
-    bits = max(4, int(n - 1).bit_length() - 1)
+    n = len(slots)
     mask = (1 << bits) - 1
     table = np.empty(1 << bits, dtype=np.int32 if n < 2**31 else np.intp)
-    slots = (hashes >> np.uint64(64 - bits)).astype(np.intp)
     table[slots] = np.arange(n, dtype=table.dtype)  # one writer per slot wins; which does not matter
     result = np.take(table, slots).astype(np.intp)
     same = np.ones(n, dtype=bool)
     for key in keys:  # first round: every element is pending, in order
         same &= np.take(key, result) == key
     pending = np.flatnonzero(~same)
-    steps = ((hashes[pending] >> np.uint64(17)).astype(np.intp) & mask) | 1  # a key's own probe stride
     slots = slots[pending]
+    steps = ((slots * 40503) & mask) | 1  # keys that shared a slot probe alike: one wins per round
+    del same
     while pending.size:
         slots = (slots + steps) & mask
         table[slots] = pending
@@ -69,10 +72,16 @@ def weld(triangles: np.ndarray) -> tuple[np.ndarray, int]:
     # Contiguous copies: np.take copies a strided source whole on every call.
     xy = corner_bytes[:, :8].view(np.uint64)[:, 0].copy()
     z = corner_bytes[:, 8:].view(np.uint32)[:, 0].copy()
-    hashes = xy * _M1
-    hashes ^= z * _M2
-    rep = representatives(hashes, (xy, z))
-    del hashes
+    bits = table_bits(len(xy))
+    slots = np.empty(len(xy), dtype=np.intp)
+    for start in range(0, len(xy), _HASH_CHUNK):  # chunked: no full-size uint64 temporaries
+        part = slice(start, start + _HASH_CHUNK)
+        hashes = xy[part] * _M1
+        hashes ^= z[part] * _M2
+        hashes >>= np.uint64(64 - bits)
+        slots[part] = hashes
+    rep = representatives(slots, bits, (xy, z))
+    del slots
     first = np.zeros(len(rep), dtype=np.intp)
     first[rep] = 1
     ids = np.cumsum(first, out=first)
@@ -125,9 +134,13 @@ def count_bodies(vertex_ids: np.ndarray, vertices: int) -> int:
     paths by pointer jumping, keep only the edges still joining two different roots.
     """
     parent = np.arange(vertices, dtype=np.intp)
-    u = vertex_ids[:, 0]
-    v = np.concatenate([vertex_ids[:, 1], vertex_ids[:, 2]])
-    u = np.concatenate([u, u])
+    for other in (1, 2):  # union-find is incremental: one edge set at a time halves the memory
+        parent = _join(parent, vertex_ids[:, 0], vertex_ids[:, other])
+    return int(np.count_nonzero(parent == np.arange(vertices)))
+
+
+def _join(parent: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Merge the sets of `parent` (fully compressed: every entry a root) joined by edges u–v."""
     while u.size:
         ru, rv = parent[u], parent[v]
         apart = ru != rv
@@ -140,4 +153,4 @@ def count_bodies(vertex_ids: np.ndarray, vertices: int) -> int:
             if np.array_equal(grand, parent):
                 break
             parent = grand
-    return int(np.count_nonzero(parent == np.arange(vertices)))
+    return parent

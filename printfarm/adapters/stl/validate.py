@@ -3,6 +3,7 @@ first stage that finds an error, so a bad file fails fast."""
 
 from __future__ import annotations
 
+import mmap
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -48,7 +49,9 @@ def validate_stl_file(
     issues = size_issues(path.stat().st_size, limits)
     if issues:
         return make_report(triangles=0, errors=issues, warnings=[])
-    return validate_stl(path.read_bytes(), limits=limits, build_volume_mm=build_volume_mm)
+    with path.open("rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        # Mapped, not read: the page cache holds the bytes, so the heap holds only the triangles.
+        return _validate(mapped, limits, build_volume_mm)
 
 
 def validate_stl(
@@ -61,6 +64,12 @@ def validate_stl(
 
     `build_volume_mm` (x, y, z) adds a fit check; the part may be turned 90° about Z to fit.
     """
+    return _validate(data, limits, build_volume_mm)
+
+
+def _validate(
+    data: bytes | mmap.mmap, limits: StlLimits, build_volume_mm: tuple[float, float, float] | None
+) -> StlReport:
     try:
         triangles, _ = read_triangles(data, limits)
     except Rejected as err:

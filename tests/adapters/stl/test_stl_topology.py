@@ -76,7 +76,7 @@ def test_many_bodies_are_counted() -> None:
 
 def test_representatives_stay_exact_when_every_hash_collides() -> None:
     keys = np.array([5, 3, 5, 9, 3, 3, 7, 5], dtype=np.uint64)
-    rep = representatives(np.zeros(len(keys), dtype=np.uint64), (keys,))
+    rep = representatives(np.zeros(len(keys), dtype=np.intp), 4, (keys,))
     assert np.array_equal(keys[rep], keys)
     assert len(set(rep.tolist())) == 4
 
