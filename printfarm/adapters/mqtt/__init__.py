@@ -1,0 +1,1 @@
+"""MQTT adapter: the embedded broker (amqtt) and the ingest client (paho-mqtt)."""
