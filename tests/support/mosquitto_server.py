@@ -1,0 +1,103 @@
+"""A test-owned Mosquitto: config/mosquitto.conf on a free port with its own persistence directory."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIG_TEMPLATE = REPO / "config" / "mosquitto.conf"
+MOSQUITTO = "/usr/sbin/mosquitto"
+
+#: Directives of the deployment config that the test broker replaces: where it listens, who may
+#: connect, and where it writes. Everything else (queues, persistence, QoS 0 queueing) is kept.
+_REPLACED = {"listener", "allow_anonymous", "password_file", "acl_file", "persistence_location",
+             "pid_file", "log_dest", "user", "certfile", "keyfile", "cafile"}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def derived_config(template: str, *, port: int, data_dir: Path) -> str:
+    """The deployment config with the listener, access and paths replaced for a test."""
+    kept = [
+        line for line in template.splitlines()
+        if not line.strip() or line.lstrip().startswith("#") or line.split()[0] not in _REPLACED
+    ]
+    kept += [
+        "",
+        "# --- replaced for a test-owned broker ---",
+        f"listener {port} 127.0.0.1",
+        "allow_anonymous true",
+        f"persistence_location {data_dir}/",
+        f"log_dest file {data_dir}/mosquitto.log",
+        # As root, Mosquitto would switch to user "mosquitto", which cannot write the temp dir.
+        "user root" if os.geteuid() == 0 else "",
+    ]
+    return "\n".join(kept) + "\n"
+
+
+class MosquittoServer:
+    """Starts, stops and restarts /usr/sbin/mosquitto; the port and persistence survive a restart."""
+
+    def __init__(self, data_dir: Path, port: int | None = None, template: Path = CONFIG_TEMPLATE) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.config_path = data_dir / "mosquitto.conf"
+        self._template = template
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def is_running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self, timeout_seconds: float = 10.0) -> int:
+        """Start and wait until the port accepts connections; returns the port."""
+        if self.is_running:
+            return self.port
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(
+            derived_config(self._template.read_text(), port=self.port, data_dir=self.data_dir)
+        )
+        self._process = subprocess.Popen(
+            [MOSQUITTO, "-c", str(self.config_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"mosquitto exited with {self._process.returncode}: {self.log_tail()}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                return self.port
+            time.sleep(0.02)
+        self.stop()
+        raise RuntimeError(f"mosquitto did not listen on port {self.port} within {timeout_seconds} s: {self.log_tail()}")
+
+    def stop(self, timeout_seconds: float = 10.0) -> None:
+        """SIGTERM (Mosquitto then writes its persistence file) and wait; SIGKILL if it hangs."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout_seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout_seconds)
+
+    def restart(self, timeout_seconds: float = 10.0) -> int:
+        self.stop(timeout_seconds)
+        return self.start(timeout_seconds)
+
+    def log_tail(self, lines: int = 20) -> str:
+        log_file = self.data_dir / "mosquitto.log"
+        if not log_file.exists():
+            return "(no log)"
+        return "\n".join(log_file.read_text(errors="replace").splitlines()[-lines:])
