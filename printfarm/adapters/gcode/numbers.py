@@ -1,0 +1,118 @@
+"""Decimal numbers read straight from a byte buffer, eight bytes at a time (SWAR in numpy).
+
+Every number is read as an integer part and a fraction part, each loaded as one little-endian
+64-bit word at its offset; bitwise tests find where the digits stop and three multiply-and-shift
+steps turn up to eight ASCII digits into their value. The mantissa (integer and fraction digits
+together, at most 14) is exact in a float64, so one division gives the same double as float().
+Numbers with eight or more digits on either side of the point take a slower byte-by-byte path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+WORD_BYTES = 8
+MAX_NUMBER_BYTES = 28  # the byte-by-byte path reads at most this many bytes
+
+_ONES = np.uint64(0x0101010101010101)
+_HIGH = np.uint64(0x8080808080808080)
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_LOW_NIBBLES = np.uint64(0x0F0F0F0F0F0F0F0F)
+_TO_HIGH_ABOVE_0X39 = np.uint64(0x4646464646464646)  # 0x3A + 0x46 = 0x80
+_TO_HIGH_FROM_0X30 = np.uint64(0x5050505050505050)  # 0x30 + 0x50 = 0x80
+_POWERS = 10.0 ** np.arange(WORD_BYTES + 1)
+_INT_POWERS = 10 ** np.arange(WORD_BYTES + 1, dtype=np.uint64)
+
+
+def words_at(buf: np.ndarray) -> np.ndarray:
+    """A read-only view of `buf` with the 8 bytes starting at every offset as one uint64."""
+    return np.ndarray(
+        shape=(len(buf) - WORD_BYTES + 1,), dtype="<u8", buffer=buf, strides=(1,)
+    )
+
+
+def parse_numbers(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The numbers (`-12.5`, `+3`, `.25`, `7.`) starting at byte offsets `at` of `buf`; NaN where
+    there is no digit. Reading stops at the first byte that is neither a digit nor the first '.'.
+
+    `buf` must hold at least 32 bytes past the largest offset (zero padding will do).
+    """
+    words = words_at(buf)
+    first = buf[at]
+    negative = first == ord("-")
+    at = at + (negative | (first == ord("+")))
+
+    whole_word = words[at]
+    whole_digits = _first_flag(_non_digit_flags(whole_word))
+    dot_at = at + whole_digits
+    fraction_word = words[dot_at + 1]
+    fraction_digits = _first_flag(_non_digit_flags(fraction_word))
+    fraction_digits *= buf[dot_at] == ord(".")
+
+    # With no point, fraction_digits is 0 and _digits_value(fraction_word, 0) is 0.
+    mantissa = _digits_value(whole_word, whole_digits) * _INT_POWERS[fraction_digits]
+    mantissa += _digits_value(fraction_word, fraction_digits)
+    numbers = mantissa.astype(np.float64)
+    numbers /= _POWERS[fraction_digits]
+    numbers[(whole_digits | fraction_digits) == 0] = np.nan
+
+    long = np.flatnonzero((whole_digits | fraction_digits) >= WORD_BYTES)
+    if len(long):
+        numbers[long] = _parse_bytewise(buf, at[long])
+    np.negative(numbers, out=numbers, where=negative)
+    return numbers
+
+
+def _non_digit_flags(word: np.ndarray) -> np.ndarray:
+    """0x80 in every byte of `word` that is not an ASCII digit ('0' is 0x30, '9' is 0x39)."""
+    low7 = word & _LOW7  # adding to 7 bits never carries into the next byte
+    above_nine = low7 + _TO_HIGH_ABOVE_0X39  # bit 7 set where low7 >= 0x3A
+    at_least_zero = low7 + _TO_HIGH_FROM_0X30  # bit 7 set where low7 >= 0x30
+    return (word | above_nine | ~at_least_zero) & _HIGH
+
+
+def _first_flag(flags: np.ndarray) -> np.ndarray:
+    """Index (0–7) of the lowest byte flagged 0x80, or 8 where none is, as int64."""
+    lowest = flags & (~flags + np.uint64(1))
+    below = ((lowest - np.uint64(1)) & _HIGH) >> np.uint64(7)
+    return ((below * _ONES) >> np.uint64(56)).view(np.int64)
+
+
+def _digits_value(word: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """The value of the first `count` (0–8) ASCII digits of each word, as uint64."""
+    shift = (32 - 4 * count).view(np.uint64)  # twice: a shift by 64 is undefined
+    chunk = ((word << shift) << shift) & _LOW_NIBBLES  # the bytes after the digits go: leading zeros
+    chunk = ((chunk & np.uint64(0x0F000F000F000F00)) >> np.uint64(8)) + (
+        chunk & np.uint64(0x000F000F000F000F)
+    ) * np.uint64(10)
+    chunk = ((chunk & np.uint64(0x00FF000000FF0000)) >> np.uint64(16)) + (
+        chunk & np.uint64(0x000000FF000000FF)
+    ) * np.uint64(100)
+    return ((chunk & np.uint64(0x0000FFFF00000000)) >> np.uint64(32)) + (
+        chunk & np.uint64(0x000000000000FFFF)
+    ) * np.uint64(10000)
+
+
+def _parse_bytewise(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The slow path for long numbers (no sign at `at`): one byte per step for all at once."""
+    mantissa = np.zeros(len(at))
+    digits = np.zeros(len(at), dtype=np.int64)
+    fraction_digits = np.zeros(len(at), dtype=np.int64)
+    reading = np.ones(len(at), dtype=bool)
+    after_dot = np.zeros(len(at), dtype=bool)
+    for k in range(MAX_NUMBER_BYTES):
+        index = np.flatnonzero(reading)
+        if len(index) == 0:
+            break
+        byte = buf[at[index] + k]
+        digit = (byte >= 48) & (byte <= 57)
+        dot = (byte == ord(".")) & ~after_dot[index]
+        reading[index[~(digit | dot)]] = False
+        after_dot[index[dot]] = True
+        counted = index[digit]
+        mantissa[counted] = mantissa[counted] * 10 + (byte[digit] - 48)
+        digits[counted] += 1
+        fraction_digits[counted] += after_dot[counted]
+    numbers = mantissa / np.power(10.0, fraction_digits)
+    numbers[digits == 0] = np.nan
+    return numbers
