@@ -139,7 +139,11 @@ def _follow(kind: np.ndarray, values: np.ndarray) -> Motion:
         ends = np.zeros(len(kind), dtype=bool)
         ends[extruding] = True
         touched = ends | np.append(ends[1:], False)  # an extruding move starts where the last event ended
-        extents = {name: (float(axis[touched].min()), float(axis[touched].max())) for name, axis in zip("xyz", (x, y, z))}
+        origin = [0.0] if ends[0] else []  # the first event starts where every axis is 0
+        extents = {}
+        for name, axis in zip("xyz", (x, y, z)):
+            points = np.append(axis[touched], origin)
+            extents[name] = (float(points.min()), float(points.max()))
     heights = np.round(z[extruding], 3)
     layer_heights = len(np.unique(heights[np.flatnonzero(np.diff(heights, prepend=np.nan))]))
     return Motion(

@@ -4,16 +4,19 @@ Every number is read as an integer part and a fraction part, each loaded as one 
 64-bit word at its offset; bitwise tests find where the digits stop and three multiply-and-shift
 steps turn up to eight ASCII digits into their value. The mantissa (integer and fraction digits
 together, at most 14) is exact in a float64, so one division gives the same double as float().
-Numbers with eight or more digits on either side of the point take a slower byte-by-byte path.
+Numbers with eight or more digits on either side of the point go through float() one by one.
 """
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 WORD_BYTES = 8
-MAX_NUMBER_BYTES = 28  # the byte-by-byte path reads at most this many bytes
+MAX_NUMBER_BYTES = 24  # longer numbers are cut here (the buffer pads at least this much)
 
+_DECIMAL = re.compile(rb"[0-9]*(?:\.[0-9]*)?")
 _ONES = np.uint64(0x0101010101010101)
 _HIGH = np.uint64(0x8080808080808080)
 _LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
@@ -58,7 +61,7 @@ def parse_numbers(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
 
     long = np.flatnonzero((whole_digits | fraction_digits) >= WORD_BYTES)
     if len(long):
-        numbers[long] = _parse_bytewise(buf, at[long])
+        numbers[long] = _parse_slowly(buf, at[long])
     np.negative(numbers, out=numbers, where=negative)
     return numbers
 
@@ -93,26 +96,10 @@ def _digits_value(word: np.ndarray, count: np.ndarray) -> np.ndarray:
     ) * np.uint64(10000)
 
 
-def _parse_bytewise(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """The slow path for long numbers (no sign at `at`): one byte per step for all at once."""
-    mantissa = np.zeros(len(at))
-    digits = np.zeros(len(at), dtype=np.int64)
-    fraction_digits = np.zeros(len(at), dtype=np.int64)
-    reading = np.ones(len(at), dtype=bool)
-    after_dot = np.zeros(len(at), dtype=bool)
-    for k in range(MAX_NUMBER_BYTES):
-        index = np.flatnonzero(reading)
-        if len(index) == 0:
-            break
-        byte = buf[at[index] + k]
-        digit = (byte >= 48) & (byte <= 57)
-        dot = (byte == ord(".")) & ~after_dot[index]
-        reading[index[~(digit | dot)]] = False
-        after_dot[index[dot]] = True
-        counted = index[digit]
-        mantissa[counted] = mantissa[counted] * 10 + (byte[digit] - 48)
-        digits[counted] += 1
-        fraction_digits[counted] += after_dot[counted]
-    numbers = mantissa / np.power(10.0, fraction_digits)
-    numbers[digits == 0] = np.nan
+def _parse_slowly(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The slow path for long numbers (no sign at `at`): float() on each, exact at any length."""
+    numbers = np.empty(len(at))
+    for i, offset in enumerate(at.tolist()):
+        chunk = buf[offset : offset + MAX_NUMBER_BYTES].tobytes()
+        numbers[i] = float(_DECIMAL.match(chunk).group() or b"nan")
     return numbers
