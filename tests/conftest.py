@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -63,3 +64,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         url = request.getfixturevalue("postgres_migrated")
         _truncate_all(url)
         yield url
+
+
+@pytest.fixture
+def new_world(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """make_world() over this test's database; every world is closed (engine disposed) at teardown."""
+    from support.world import World, make_world
+
+    worlds: list[World] = []
+
+    def make() -> World:
+        world = make_world(database_url, tmp_path / f"world-{len(worlds)}")
+        worlds.append(world)
+        return world
+
+    yield make
+    for world in worlds:
+        world.close()

@@ -49,6 +49,16 @@ def is_compatible(printer: IdlePrinter, choice: FileChoice | None) -> bool:
     return choice.material is None or choice.material.upper() == printer.loaded_material.upper()
 
 
+def interleave_sites(printers: list[IdlePrinter]) -> list[IdlePrinter]:
+    """Order idle printers round-robin over sites, so a short queue is shared by every site."""
+    rank: dict[int, int] = {}
+    keyed = []
+    for printer in printers:
+        rank[printer.site_id] = rank.get(printer.site_id, -1) + 1
+        keyed.append((rank[printer.site_id], printer.site_id, printer.id, printer))
+    return [item[-1] for item in sorted(keyed)]
+
+
 def match(
     printers: list[IdlePrinter],
     batches: list[OpenBatch],
@@ -56,12 +66,14 @@ def match(
 ) -> list[Assignment]:
     """Give each idle printer the most urgent batch it can print that still needs units.
 
+    Printers are served round-robin over their sites, so a short queue spreads across sites.
+
     `batches` come most urgent first; `files` maps (part_id, profile_id) to the print file to use.
     A plate may overshoot a batch by less than one plate (4 units per plate, 2 missing: 4 printed).
     """
     remaining = {batch.id: batch.remaining_units for batch in batches}
     assignments: list[Assignment] = []
-    for printer in printers:
+    for printer in interleave_sites(printers):
         for batch in batches:
             if remaining[batch.id] <= 0:
                 continue

@@ -113,7 +113,7 @@ class DispatchService:
                 select(PrintFile.id, Part.name)
                 .join(Part, Part.id == PrintFile.part_id)
                 .where(PrintFile.id.in_({a.print_file_id for a in assignments}))
-            ).tuples()
+            ).all()
         )
         for row in rows:
             row.remote_filename = remote_filename(row.id, part_names[row.print_file_id])

@@ -59,6 +59,8 @@ class TrackingService:
         """Parse and apply one batch of (topic, payload); bad messages are logged once and counted."""
         messages: list[PrinterMessage] = []
         for topic, payload in batch:
+            if not payload:
+                continue  # an empty retained message only clears the topic on the broker
             try:
                 messages.append(parse_message(topic, payload))
             except BadMessage as err:

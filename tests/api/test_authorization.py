@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from support.world import PRINTER_KEY, make_world, seed
+from support.world import PRINTER_KEY, seed
 
 from printfarm.demo.gcode import plate_gcode
 
@@ -76,8 +76,8 @@ def _fill(value, names):
 
 
 @pytest.mark.parametrize("role", sorted(ALL))
-def test_each_role_may_do_exactly_what_its_row_allows(role, database_url, tmp_path):
-    world = seed(make_world(database_url, tmp_path))
+def test_each_role_may_do_exactly_what_its_row_allows(role, new_world):
+    world = seed(new_world())
     world.fleet.add("http://spare.invalid", PRINTER_KEY)
     world.dispatch()
     acme_job = world.ok("admin", "GET", "/api/jobs", params={"printer_id": world.ids["acme/mk3-1"]})[0]["id"]
@@ -97,8 +97,8 @@ def test_each_role_may_do_exactly_what_its_row_allows(role, database_url, tmp_pa
     assert not wrong, f"role {role}:\n" + "\n".join(wrong)
 
 
-def test_no_token_and_a_bad_token_are_401_everywhere(database_url, tmp_path):
-    world = seed(make_world(database_url, tmp_path))
+def test_no_token_and_a_bad_token_are_401_everywhere(new_world):
+    world = seed(new_world())
     for method, template, _, _ in TABLE:
         path = template.format(role="x", acme=1, uni=2, part=1, batch=1, hospital=1, acme_job=1,
                                acme_printer=1, uni_printer=2)

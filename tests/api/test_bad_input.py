@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from support.world import PRINTER_KEY, make_world, seed
+from support.world import PRINTER_KEY, seed
 
 from printfarm.demo.gcode import plate_gcode
 
 
 @pytest.fixture
-def world(database_url, tmp_path):
-    return seed(make_world(database_url, tmp_path))
+def world(new_world):
+    return seed(new_world())
 
 
 def snapshot(world):

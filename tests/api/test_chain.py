@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from support.world import make_world, seed
+from support.world import seed
 
 
 @pytest.fixture
-def world(database_url, tmp_path):
-    return seed(make_world(database_url, tmp_path), units=8)
+def world(new_world):
+    return seed(new_world(), units=8)
 
 
 def job_of(world, printer_key):

@@ -8,8 +8,8 @@ MK3 = 1
 MINI = 2
 
 
-def printer(pid: int, profile: int = MK3, material: str = "PLA") -> IdlePrinter:
-    return IdlePrinter(id=pid, site_id=1, profile_id=profile, loaded_material=material)
+def printer(pid: int, profile: int = MK3, material: str = "PLA", site: int = 1) -> IdlePrinter:
+    return IdlePrinter(id=pid, site_id=site, profile_id=profile, loaded_material=material)
 
 
 def test_most_urgent_batch_is_served_first():
@@ -50,3 +50,10 @@ def test_backoff_grows_then_caps():
     assert [retry_delay(n) for n in range(1, 8)] == [
         dt.timedelta(seconds=s) for s in (15, 30, 60, 120, 240, 240, 240)
     ]
+
+
+def test_a_short_queue_is_shared_round_robin_by_sites():
+    batches = [OpenBatch(id=1, part_id=10, remaining_units=12)]
+    files = {(10, MK3): FileChoice(100, 4, None)}
+    idle = [printer(1, site=1), printer(2, site=1), printer(3, site=1), printer(4, site=2), printer(5, site=3)]
+    assert [a.printer_id for a in match(idle, batches, files)] == [1, 4, 5]

@@ -27,6 +27,10 @@ class World:
     tokens: dict[str, str] = field(default_factory=dict)
     ids: dict[str, int] = field(default_factory=dict)
 
+    def close(self) -> None:
+        self.client.close()
+        self.services.db.dispose()
+
     def headers(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
 
