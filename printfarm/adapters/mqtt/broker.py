@@ -31,6 +31,44 @@ class OpenAccessPlugin(BaseAuthPlugin):
         return True
 
 
+class _FixedBroker(Broker):
+    """amqtt 0.12's broker with two of its faults mended (amqtt is pinned to 0.12.*).
+
+    - On every CONNECT it replays retained messages for the filters of *all* sessions to the
+      connecting client, so a client received other clients' retained topics (seen in tests:
+      one printer's last will reached an ingest watching another base).
+    - At shutdown it leaves a connection that never completed its CONNECT open, and on Python
+      3.11 asyncio.Server.close() does not close accepted connections, so sockets leaked.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.open_writers: set[asyncio.StreamWriter] = set()
+
+    async def stream_connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, listener_name: str) -> None:
+        self.open_writers.add(writer)
+        try:
+            await super().stream_connected(reader, writer, listener_name)
+        finally:
+            self.open_writers.discard(writer)
+            writer.close()
+
+    async def _publish_retained_messages_for_subscription(self, subscription: tuple[str, int], session: Session) -> None:
+        subscribers = self.subscriptions.get(subscription[0], [])
+        if any(subscriber is session for subscriber, _qos in subscribers):
+            await super()._publish_retained_messages_for_subscription(subscription, session)
+
+    async def close_connections(self) -> None:
+        writers = list(self.open_writers)
+        for writer in writers:
+            writer.close()
+        for writer in writers:
+            try:
+                await asyncio.wait_for(writer.wait_closed(), 1.0)
+            except (OSError, asyncio.TimeoutError):
+                pass
+
+
 class EmbeddedBroker:
     """amqtt's broker on its own asyncio loop in a daemon thread; TCP only, anonymous access.
 
@@ -103,7 +141,7 @@ class EmbeddedBroker:
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        broker = Broker(self._config(), loop=self._loop)
+        broker = _FixedBroker(self._config(), loop=self._loop)
         await broker.start()
         try:
             server = broker._servers["default"].instance  # amqtt keeps no public handle on the bound socket
@@ -112,6 +150,7 @@ class EmbeddedBroker:
             await self._stop.wait()
         finally:
             await broker.shutdown()
+            await broker.close_connections()
 
     def _config(self) -> dict[str, Any]:
         return {
