@@ -102,7 +102,7 @@ class MqttIngest:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
-        self._buffer: list[tuple[str, bytes, bool]] = []
+        self._buffer: list[tuple[str, bytes | bytearray, bool]] = []
         self._received = 0
         self._delivered = 0
         self._client = self._make_client()
@@ -246,7 +246,8 @@ class MqttIngest:
         if not self._buffer:
             return
         buffered, self._buffer = self._buffer, []
-        batch = [RawMessage(topic, payload, retained) for topic, payload, retained in buffered]
+        # bytes() of a bytes object is that object: no copy for what paho normally hands over
+        batch = [RawMessage(topic, bytes(payload), retained) for topic, payload, retained in buffered]
         try:
             self._on_batch(batch)
         except Exception:
@@ -327,7 +328,7 @@ class MqttIngest:
     def _make_client(self) -> mqtt.Client:
         if self._protocol == mqtt.MQTTv5:
             client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5)
-            properties = Properties(PacketTypes.CONNECT)
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = self._session_expiry_seconds
             client.connect_async(
                 self.host, self.port, keepalive=_KEEPALIVE_SECONDS, clean_start=False, properties=properties
