@@ -15,11 +15,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import re
-import statistics
 import subprocess
 import tempfile
-import time
 from pathlib import Path
+
+from stl_validate import median_seconds  # bench/ is on the path when run as a script
 
 from printfarm.adapters.gcode import analyse_gcode
 from printfarm.adapters.slicer import slice_stl
@@ -58,15 +58,6 @@ def stacked(source: Path, copies: int, cache: Path) -> Path:
     parts.append(data[end:])
     path.write_bytes(b"".join(parts))
     return path
-
-
-def median_seconds(action, runs: int) -> float:  # noqa: ANN001
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def octoprint_seconds(path: Path, runs: int) -> float:
