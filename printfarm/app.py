@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import tempfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +19,7 @@ from printfarm.adapters.mqtt.broker import EmbeddedBroker
 from printfarm.adapters.mqtt.ingest import MqttIngest
 from printfarm.adapters.octoprint.octorest_client import make_octorest_client_factory
 from printfarm.adapters.octoprint.port import PrinterClientFactory
+from printfarm.adapters.slicer import slice_stl
 from printfarm.adapters.secrets import SecretBox, load_or_create_key
 from printfarm.adapters.stl import StlLimits, validate_stl
 from printfarm.adapters.storage import FileStore
@@ -81,6 +84,16 @@ def build_services(
     def analyse(data: bytes) -> dict[str, Any]:
         return analyse_gcode(data).to_dict()
 
+    def slice_part(stl: bytes, slicer_config: str, copies: int) -> bytes:
+        config = settings.slicer_profiles_dir / Path(slicer_config).name
+        with tempfile.TemporaryDirectory(prefix="printfarm-stl-") as work:
+            stl_path = Path(work) / "part.stl"
+            stl_path.write_bytes(stl)
+            return slice_stl(
+                stl_path, config, copies=copies, timeout_seconds=settings.slicer_timeout_seconds,
+                executable=settings.slicer_executable,
+            )
+
     def compatible(analysis: dict[str, Any], profile: ProfileSpec, material: str | None) -> list[str]:
         return print_file_problems(analysis, profile, material)
 
@@ -95,7 +108,7 @@ def build_services(
         printers=printers,
         parts=PartService(
             clock, store, validate, analyse, compatible,
-            gcode_max_bytes=settings.gcode_max_bytes, stl_max_bytes=settings.stl_max_bytes,
+            gcode_max_bytes=settings.gcode_max_bytes, stl_max_bytes=settings.stl_max_bytes, slicer=slice_part,
         ),
         batches=BatchService(clock, on_batch_queued=wake),
         jobs=JobService(clock, printers),

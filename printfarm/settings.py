@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     stl_max_bytes: int = Field(200 * 1024 * 1024, gt=0)
     stl_max_triangles: int = Field(10_000_000, gt=0)
     gcode_max_bytes: int = Field(500 * 1024 * 1024, gt=0)
+    slicer_executable: str = Field("prusa-slicer", min_length=1)
+    slicer_profiles_dir: Path = Field(
+        Path(__file__).resolve().parents[1] / "config" / "profiles",
+        description="PrusaSlicer config files named by printer profiles' slicer_config.",
+    )
+    slicer_timeout_seconds: float = Field(300.0, gt=0, le=3600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("database_url", "mqtt_url", "secret_key", mode="before")

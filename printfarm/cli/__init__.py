@@ -130,9 +130,11 @@ def demo(
 
 def _register_optional_commands() -> None:
     """Sub-apps owned by feature modules."""
-    from printfarm.cli import stl
+    from printfarm.cli import parts, stl
 
     app.add_typer(stl.app, name="stl")
+    app.add_typer(parts.parts_app, name="parts")
+    app.add_typer(parts.printfiles_app, name="printfiles")
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile, status
+from pydantic import BaseModel, ConfigDict, Field
 
 from printfarm.api.deps import ActorDep, ServicesDep
 from printfarm.errors import InputError
@@ -84,6 +85,23 @@ def add_print_file(
             session, actor, part_id, profile_name=profile, gcode=data, filename=gcode.filename,
             units_per_print=units_per_print, material=material,
         )
+        return PrintFileRead.model_validate(print_file)
+
+
+class SliceRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    profile: str = Field(min_length=1, max_length=80, description="Printer profile name, e.g. prusa-mk3s-0.4")
+    copies: int = Field(1, ge=1, le=100, description="Copies on one plate: the print file's units_per_print")
+
+
+@router.post(
+    "/parts/{part_id}/slice",
+    status_code=status.HTTP_201_CREATED,
+    summary="Slice the part's STL with PrusaSlicer for a profile and attach the print file",
+)
+def slice_part(part_id: int, data: SliceRequest, actor: ActorDep, svc: ServicesDep) -> PrintFileRead:
+    with svc.db.unit_of_work() as session:
+        print_file = svc.parts.slice(session, actor, part_id, profile_name=data.profile, copies=data.copies)
         return PrintFileRead.model_validate(print_file)
 
 

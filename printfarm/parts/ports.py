@@ -20,3 +20,12 @@ class GcodeAnalyser(Protocol):
 class CompatibilityCheck(Protocol):
     def __call__(self, analysis: dict[str, Any], profile: ProfileSpec, material: str | None) -> list[str]:
         """Sentences naming each way the print file does not suit the profile or material."""
+
+
+class Slicer(Protocol):
+    def __call__(self, stl: bytes, slicer_config: str, copies: int) -> bytes:
+        """G-code for `copies` of the STL on one plate, sliced with the named config file.
+
+        Raises SlicerError (missing slicer or config, a failing or hanging slice, copies that
+        do not fit the bed).
+        """

@@ -15,7 +15,7 @@ from printfarm.clock import Clock
 from printfarm.db.tables import Part, PrinterProfile, PrintFile
 from printfarm.errors import AlreadyExists, Conflict, Incompatible, InputError, NotFound
 from printfarm.printers.catalog import ProfileSpec
-from printfarm.parts.ports import CompatibilityCheck, GcodeAnalyser, StlValidator
+from printfarm.parts.ports import CompatibilityCheck, GcodeAnalyser, Slicer, StlValidator
 from printfarm.registry.service import get_or_404
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,9 @@ class PartService:
         check_compatibility: CompatibilityCheck,
         gcode_max_bytes: int,
         stl_max_bytes: int,
+        slicer: Slicer | None = None,
     ) -> None:
+        self._slicer = slicer
         self._clock = clock
         self._store = store
         self._validate_stl = validate_stl
@@ -173,6 +175,38 @@ class PartService:
             {"part_id": part.id, "profile": profile.name, "units_per_print": units_per_print},
         )
         return print_file
+
+    def slice(
+        self, session: Session, actor: Actor, part_id: int, *, profile_name: str, copies: int = 1
+    ) -> PrintFile:
+        """Slice the part's STL for a profile, `copies` on one plate, and attach the result.
+
+        The G-code goes through the same analysis and checks as an uploaded one; the print file
+        records units_per_print = copies. Raises Conflict (no STL, or a rejected one),
+        SlicerError (no slicer, a failing or hanging slice, copies that do not fit).
+        """
+        require(actor, Action.MANAGE_PARTS)
+        part = get_or_404(session, Part, part_id, "part")
+        if not 1 <= copies <= 100:
+            raise InputError(f"copies must be 1 to 100 (got {copies})")
+        if part.stl_sha256 is None:
+            raise Conflict(f"part {part_id} has no STL to slice; upload one or attach G-code")
+        if part.stl_verdict == "rejected":
+            codes = ", ".join(e["code"] for e in (part.stl_report or {}).get("errors", []))
+            raise Conflict(f"part {part_id}: its STL was rejected ({codes}) and cannot be sliced")
+        profile = session.scalar(select(PrinterProfile).where(PrinterProfile.name == profile_name))
+        if profile is None:
+            raise NotFound(f"printer profile {profile_name!r} does not exist")
+        if not profile.slicer_config:
+            raise Conflict(f"printer profile {profile.name} has no slicer config to slice with")
+        if self._slicer is None:
+            raise Conflict("no slicer is configured in this printfarm")
+        gcode = self._slicer(self._store.get(part.stl_sha256), profile.slicer_config, copies)
+        stem = (part.stl_filename or f"part-{part.id}").rsplit(".", 1)[0]
+        return self.add_print_file(
+            session, actor, part.id, profile_name=profile.name, gcode=gcode,
+            filename=f"{stem}-{profile.name}-x{copies}.gcode", units_per_print=copies,
+        )
 
     def list_print_files(self, session: Session, actor: Actor, part_id: int) -> list[PrintFile]:
         require(actor, Action.READ)
