@@ -97,3 +97,18 @@ def test_an_unreachable_printer_loses_the_plate_to_the_queue_and_goes_offline(wo
 def test_the_api_key_never_appears_in_any_response(world):
     for path in ("/api/printers", f"/api/printers/{world.ids['acme/mk3-1']}", "/api/audit", "/api/dashboard"):
         assert "fake-api-key" not in world.call("admin", "GET", path).text
+
+
+def test_unknown_topics_and_bad_payloads_are_dropped_and_counted_without_changing_anything(world):
+    world.dispatch()
+    job = job_of(world, "acme/mk3-1")
+    printer_id = world.ids["acme/mk3-1"]
+    before = world.ok("viewer", "GET", f"/api/jobs/{job['id']}")
+    world.publish(printer_id, "event/PrintDone", "this is not json")
+    world.publish(printer_id, "progress/printing", {"path": job["remote_filename"], "progress": "ninety"})
+    world.services.tracking.apply_raw([("nobody/knows/this/event/PrintDone", b'{"name": "pf-1-x.gcode"}')])
+    assert world.ok("viewer", "GET", f"/api/jobs/{job['id']}") == before
+    dropped = world.services.tracking.stats.dropped
+    assert dropped["not_json"] == 1
+    assert dropped["wrong_type"] + dropped["bad_value"] == 1
+    assert dropped["unknown_printer"] == 1
