@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 from collections.abc import Callable
 
 from sqlalchemy import select
@@ -79,7 +81,7 @@ class BatchService:
         batch = get_or_404(session, Batch, batch_id, "batch")
         return to_read(batch, repository.progress_by_batch(session, [batch_id]).get(batch_id))
 
-    def list(self, session: Session, actor: Actor) -> list[BatchRead]:
+    def list(self, session: Session, actor: Actor) -> builtins.list[BatchRead]:
         require(actor, Action.READ)
         batches = list(session.scalars(select(Batch).order_by(Batch.id)))
         progress = repository.progress_by_batch(session)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 import logging
 
 from sqlalchemy.orm import Session
@@ -26,7 +28,7 @@ class JobService:
     def list(
         self, session: Session, actor: Actor, *, state: JobState | None = None,
         printer_id: int | None = None, batch_id: int | None = None, limit: int = 200,
-    ) -> list[PrintJob]:
+    ) -> builtins.list[PrintJob]:
         require(actor, Action.READ)
         return repository.list_jobs(session, state=state, printer_id=printer_id, batch_id=batch_id, limit=limit)
 

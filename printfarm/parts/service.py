@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 import logging
 import re
 
@@ -117,7 +119,7 @@ class PartService:
         require(actor, Action.READ)
         return get_or_404(session, Part, part_id, "part")
 
-    def list(self, session: Session, actor: Actor) -> list[Part]:
+    def list(self, session: Session, actor: Actor) -> builtins.list[Part]:
         require(actor, Action.READ)
         return list(session.scalars(select(Part).order_by(Part.id)))
 
@@ -208,7 +210,7 @@ class PartService:
             filename=f"{stem}-{profile.name}-x{copies}.gcode", units_per_print=copies,
         )
 
-    def list_print_files(self, session: Session, actor: Actor, part_id: int) -> list[PrintFile]:
+    def list_print_files(self, session: Session, actor: Actor, part_id: int) -> builtins.list[PrintFile]:
         require(actor, Action.READ)
         get_or_404(session, Part, part_id, "part")
         return list(session.scalars(select(PrintFile).where(PrintFile.part_id == part_id).order_by(PrintFile.id)))

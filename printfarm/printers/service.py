@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 import logging
 from collections.abc import Callable
 
@@ -110,11 +112,11 @@ class PrinterService:
         require(actor, Action.READ)
         return get_or_404(session, Printer, printer_id, "printer")
 
-    def list(self, session: Session, actor: Actor, site_id: int | None = None) -> list[Printer]:
+    def list(self, session: Session, actor: Actor, site_id: int | None = None) -> builtins.list[Printer]:
         require(actor, Action.READ)
         return repository.list_printers(session, site_id)
 
-    def read_models(self, session: Session, printers: list[Printer]) -> list[PrinterRead]:
+    def read_models(self, session: Session, printers: builtins.list[Printer]) -> builtins.list[PrinterRead]:
         """Printers with their current job, in two queries."""
         jobs = repository.active_jobs_by_printer(session, [p.id for p in printers])
         result = []
