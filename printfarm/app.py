@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -113,7 +114,9 @@ def build_services(
         batches=BatchService(clock, on_batch_queued=wake),
         jobs=JobService(clock, printers),
         output=OutputService(clock, on_bed_cleared=wake),
-        dispatch=DispatchService(db, clock, printers, store),
+        dispatch=DispatchService(
+            db, clock, printers, store, stall_at=os.environ.get("PRINTFARM_TEST_DISPATCH_STALL") or None
+        ),
         tracking=TrackingService(db, clock, printers, on_printer_ready=wake),
     )
 

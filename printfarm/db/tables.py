@@ -18,6 +18,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    Time,
     UniqueConstraint,
     text,
 )
@@ -49,6 +50,13 @@ class Site(Base):
     longitude: Mapped[float | None] = mapped_column(Float)
     is_paused: Mapped[bool] = mapped_column(Boolean, default=False)  # drained: no new plates
     auto_accept_qc: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Dispatch settings of the workshop (dispatch/rules.py): None means no limit.
+    allowed_part_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    work_starts_at: Mapped[dt.time | None] = mapped_column(Time)  # local time, plates start from
+    work_ends_at: Mapped[dt.time | None] = mapped_column(Time)  # ... until (before start: overnight)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    heatup_max_starts: Mapped[int | None] = mapped_column(Integer)  # at most K starts ...
+    heatup_window_seconds: Mapped[int | None] = mapped_column(Integer)  # ... within M seconds
     created_at: Mapped[dt.datetime]
 
 
@@ -183,7 +191,7 @@ class PrintJob(Base):
     failure_reason: Mapped[str | None] = mapped_column(String(500))
     good_units: Mapped[int | None] = mapped_column(Integer)
     rejected_units: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[dt.datetime]
+    created_at: Mapped[dt.datetime] = mapped_column(index=True)  # claim time: heat-up stagger counts it
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
     completed_at: Mapped[dt.datetime | None]

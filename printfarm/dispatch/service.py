@@ -1,8 +1,11 @@
-"""Dispatch use-cases: a pass (claim, then start), printer health checks, and reconciliation."""
+"""Dispatch use-cases: a pass (claim, then start), and printer health checks with backoff."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -10,19 +13,34 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from printfarm.adapters.octoprint.port import PrinterClient
 from printfarm.adapters.storage import FileStore
 from printfarm.clock import Clock
 from printfarm.db.session import Database
-from printfarm.db.tables import Part, Printer, PrintFile, PrintJob
+from printfarm.db.tables import Printer, PrintFile, PrintJob
 from printfarm.dispatch import repository
-from printfarm.dispatch.rules import MAX_CONSECUTIVE_FAILURES, Assignment, match, retry_delay
-from printfarm.errors import PrinterError, PrinterUnreachable
-from printfarm.jobs import repository as jobs
-from printfarm.jobs.rules import JobState, remote_filename
+from printfarm.dispatch.rules import (
+    MAX_CONSECUTIVE_FAILURES,
+    Assignment,
+    FileChoice,
+    SitePolicy,
+    file_problems,
+    heatups_left,
+    match,
+    retry_delay,
+    site_is_open,
+)
+from printfarm.errors import PrinterError, PrinterUnreachable, PrintfarmError
+from printfarm.jobs.rules import RUNNING, JobState, remote_filename
+from printfarm.printers.catalog import ProfileSpec
 from printfarm.printers.rules import ConnectionState
 from printfarm.printers.service import PrinterService
 
 log = logging.getLogger(__name__)
+
+#: Test-only points where a pass can be made to hang (PRINTFARM_TEST_DISPATCH_STALL), so a test can
+#: kill the process there: after the claim committed, or after the printers accepted the starts.
+STALL_POINTS = ("after-claim", "after-start")
 
 
 @dataclass
@@ -31,6 +49,8 @@ class PassResult:
     started: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+    claim_seconds: float = 0.0  # match + claim transaction
+    start_seconds: float = 0.0  # printer calls and recording their outcome
 
 
 @dataclass(frozen=True)
@@ -39,42 +59,63 @@ class _Claim:
     printer_id: int
 
 
+@dataclass(frozen=True)
+class _Send:
+    job_id: int
+    printer_id: int
+    filename: str
+    sha256: str
+    client: PrinterClient
+
+
 class DispatchService:
     """Runs dispatch passes. Each pass claims plates in one transaction, then calls printers.
 
-    The claim (an ASSIGNED job row, guarded by a unique index of one active job per printer and,
+    The claim (ASSIGNED job rows, guarded by a unique index of one active job per printer and,
     on PostgreSQL, row locks with SKIP LOCKED) commits before any printer is called, so a crash
-    never starts a plate twice: start-up reconciliation settles claimed jobs with their printers.
+    never starts a plate twice: reconciliation settles claimed jobs with their printers. The
+    claims of one pass are written in one transaction, moved to UPLOADING in one, and their
+    outcomes recorded in one; only the printer calls run one per plate, on a small thread pool.
     """
 
     def __init__(
-        self, db: Database, clock: Clock, printers: PrinterService, store: FileStore, start_workers: int = 8
+        self,
+        db: Database,
+        clock: Clock,
+        printers: PrinterService,
+        store: FileStore,
+        start_workers: int = 8,
+        health_workers: int = 8,
+        stall_at: str | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
         self._printers = printers
         self._store = store
         self._start_workers = start_workers
+        self._health_workers = health_workers
+        self._stall_at = stall_at
+        self._fits_cache: dict[tuple[int, int, str], bool] = {}
+        self._profiles: dict[int, ProfileSpec] = {}
 
     # -- a pass -------------------------------------------------------------------------------
 
     def run_pass(self) -> PassResult:
         result = PassResult()
+        began = time.perf_counter()
         try:
             claims = self._claim()
         except IntegrityError as err:  # another replica claimed one of these printers first
             log.info("dispatch pass lost a claim race, retrying next pass: %s", err.orig)
             return result
         result.claimed = len(claims)
+        result.claim_seconds = time.perf_counter() - began
         if not claims:
             return result
-        with ThreadPoolExecutor(max_workers=min(self._start_workers, len(claims))) as pool:
-            for ok, message in pool.map(self._start, claims):
-                if ok:
-                    result.started += 1
-                elif message:
-                    result.failed += 1
-                    result.errors.append(message)
+        self._stall("after-claim")
+        began = time.perf_counter()
+        self._start_all(claims, result)
+        result.start_seconds = time.perf_counter() - began
         return result
 
     def _claim(self) -> list[_Claim]:
@@ -87,9 +128,48 @@ class DispatchService:
             batches = repository.batches_needing_units(session, lock)
             if not batches:
                 return []
-            files = repository.latest_print_files(session, {b.part_id for b in batches})
-            assignments = match(printers, batches, files)
+            # read after the batch locks: another replica's claims of this moment are committed by now
+            policies = self._site_policies(session, {p.site_id for p in printers}, now)
+            files = repository.print_files(session, {b.part_id for b in batches})
+            hospitals = repository.hospital_locations(session, {b.hospital_id for b in batches if b.hospital_id})
+            self._profiles = repository.profiles(session)
+            assignments = match(printers, batches, files, sites=policies, hospitals=hospitals, fits=self._fits)
+            if not assignments:
+                return []
             return self._insert_jobs(session, assignments)
+
+    def _site_policies(self, session: Session, site_ids: set[int], now: dt.datetime) -> dict[int, SitePolicy]:
+        sites = repository.sites(session, site_ids)
+        windows = {
+            s.id: s.heatup_window_seconds for s in sites if s.heatup_max_starts is not None and s.heatup_window_seconds
+        }
+        recent: dict[int, int] = {}
+        if windows:
+            since = now - dt.timedelta(seconds=max(windows.values()))
+            recent = repository.recent_claim_counts(repository.claims_since(session, set(windows), since), windows, now)
+        return {
+            s.id: SitePolicy(
+                is_open=not s.is_paused and site_is_open(now, s.work_starts_at, s.work_ends_at, s.timezone),
+                allowed_part_ids=frozenset(s.allowed_part_ids) if s.allowed_part_ids is not None else None,
+                starts_left=heatups_left(s.heatup_max_starts, s.heatup_window_seconds, recent.get(s.id, 0)),
+                location=(s.latitude, s.longitude) if s.latitude is not None and s.longitude is not None else None,
+            )
+            for s in sites
+        }
+
+    def _fits(self, choice: FileChoice, profile_id: int, material: str) -> bool:
+        # print files and profiles do not change once stored, so the verdict is kept for the process
+        key = (choice.print_file_id, profile_id, material.upper())
+        verdict = self._fits_cache.get(key)
+        if verdict is None:
+            profile = self._profiles.get(profile_id)
+            problems = ["unknown profile"] if profile is None else file_problems(choice, profile, material)
+            verdict = not problems
+            if problems:
+                log.info("print file %s does not suit profile %s with %s: %s", choice.print_file_id, profile_id,
+                         material, "; ".join(problems))
+            self._fits_cache[key] = verdict
+        return verdict
 
     def _insert_jobs(self, session: Session, assignments: list[Assignment]) -> list[_Claim]:
         now = self._clock.now()
@@ -108,93 +188,154 @@ class DispatchService:
         ]
         session.add_all(rows)
         session.flush()
-        part_names = dict(
-            session.execute(
-                select(PrintFile.id, Part.name)
-                .join(Part, Part.id == PrintFile.part_id)
-                .where(PrintFile.id.in_({a.print_file_id for a in assignments}))
-            ).all()
-        )
+        names = repository.part_names(session, {a.print_file_id for a in assignments})
         for row in rows:
-            row.remote_filename = remote_filename(row.id, part_names[row.print_file_id])
-            log.info("job %s claimed: printer %s, batch %s", row.id, row.printer_id, row.batch_id)
+            row.remote_filename = remote_filename(row.id, names[row.print_file_id])
+        session.flush()
+        log.info("dispatch claimed %d plates: %s", len(rows),
+                 ", ".join(f"job {r.id} → printer {r.printer_id}" for r in rows[:20]) + (" …" if len(rows) > 20 else ""))
         return [_Claim(row.id, row.printer_id) for row in rows]
 
-    def _start(self, claim: _Claim) -> tuple[bool, str | None]:
-        """Upload and start one claimed plate; a failure frees the plate and counts against the printer."""
+    def _start_all(self, claims: list[_Claim], result: PassResult) -> None:
+        """Upload and start the claimed plates; failures free their plate and count against the printer."""
         now = self._clock.now()
         with self._db.unit_of_work() as session:
-            if not jobs.move_if(session, claim.job_id, {JobState.ASSIGNED}, JobState.UPLOADING, now):
-                return False, None  # cancelled or reconciled meanwhile
-            job = session.get(PrintJob, claim.job_id)
-            printer = session.get(Printer, claim.printer_id)
-            print_file = session.get(PrintFile, job.print_file_id) if job else None
-            assert job is not None and printer is not None and print_file is not None
-            client = self._printers.client_for(printer)
-            name = job.remote_filename or remote_filename(job.id, "part")
-            sha = print_file.sha256
-        try:
-            gcode = self._store.get(sha)
-            client.ensure_connected()
-            client.start_print(name, gcode)
-        except PrinterError as err:
-            self._record_start_failure(claim, err)
-            return False, f"printer {claim.printer_id}, job {claim.job_id}: {err}"
-        now = self._clock.now()
-        with self._db.unit_of_work() as session:
-            jobs.move_if(session, claim.job_id, {JobState.UPLOADING}, JobState.PRINTING, now, started_at=now)
-            printer = session.get(Printer, claim.printer_id)
-            assert printer is not None
-            printer.is_bed_clear = False
-            printer.consecutive_failures = 0
-            printer.connection = ConnectionState.ONLINE
-            printer.last_seen_at = now
-        log.info("job %s started on printer %s as %s", claim.job_id, claim.printer_id, name)
-        return True, None
+            moved = repository.move_many(session, [c.job_id for c in claims], JobState.ASSIGNED, JobState.UPLOADING, now)
+            if not moved:
+                return  # cancelled or reconciled meanwhile
+            rows = session.execute(
+                select(PrintJob.id, PrintJob.printer_id, PrintJob.remote_filename, PrintFile.sha256)
+                .join(PrintFile, PrintFile.id == PrintJob.print_file_id)
+                .where(PrintJob.id.in_(moved))
+                .order_by(PrintJob.id)
+            ).all()
+            printers = {p.id: p for p in session.scalars(select(Printer).where(Printer.id.in_({r[1] for r in rows})))}
+            sends = [
+                _Send(job_id, printer_id, name or remote_filename(job_id, "part"), sha, self._printers.client_for(printers[printer_id]))
+                for job_id, printer_id, name, sha in rows
+            ]
+        gcode: dict[str, bytes] = {}
+        for send in sends:
+            if send.sha256 not in gcode:
+                try:
+                    gcode[send.sha256] = self._store.get(send.sha256)
+                except PrintfarmError as err:
+                    log.error("print file %s is missing from the store: %s", send.sha256, err)
+        with ThreadPoolExecutor(max_workers=min(self._start_workers, len(sends))) as pool:
+            outcomes = list(pool.map(lambda s: (s, self._send(s, gcode.get(s.sha256))), sends))
+        self._stall("after-start")
+        orphans = self._record_outcomes(outcomes, result)
+        for send in orphans:
+            try:
+                send.client.cancel()
+                log.warning("job %s was cancelled or settled while starting: its print on printer %s cancelled",
+                            send.job_id, send.printer_id)
+            except PrinterError as err:
+                log.error("job %s: could not cancel its orphaned print on printer %s: %s", send.job_id, send.printer_id, err)
 
-    def _record_start_failure(self, claim: _Claim, err: PrinterError) -> None:
+    @staticmethod
+    def _send(send: _Send, gcode: bytes | None) -> PrintfarmError | None:
+        if gcode is None:
+            return PrintfarmError(f"job {send.job_id}: print file {send.sha256} is missing from the store")
+        try:
+            send.client.ensure_connected()
+            send.client.start_print(send.filename, gcode)
+        except PrinterError as err:
+            return err
+        return None
+
+    def _record_outcomes(self, outcomes: list[tuple[_Send, PrintfarmError | None]], result: PassResult) -> list[_Send]:
+        """One transaction: started plates → PRINTING, failed ones → FAILED; returns orphaned prints."""
         now = self._clock.now()
+        orphans: list[_Send] = []
         with self._db.unit_of_work() as session:
-            jobs.move_if(
-                session, claim.job_id, {JobState.UPLOADING}, JobState.FAILED, now,
-                failure_reason=f"start failed: {err}"[:500],
-            )
-            printer = session.get(Printer, claim.printer_id)
-            assert printer is not None
-            printer.consecutive_failures += 1
-            if isinstance(err, PrinterUnreachable):
-                printer.connection = ConnectionState.OFFLINE
-                printer.offline_checks += 1
-                printer.retry_after = now + retry_delay(printer.offline_checks)
-            if printer.consecutive_failures >= MAX_CONSECUTIVE_FAILURES:
-                printer.is_enabled = False
-                printer.disabled_reason = f"{printer.consecutive_failures} failed starts in a row; last: {err}"[:500]
-                log.warning("printer %s disabled: %s", printer.id, printer.disabled_reason)
-        log.warning("job %s failed to start on printer %s: %s", claim.job_id, claim.printer_id, err)
+            ids = [s.job_id for s, _ in outcomes]
+            # jobs, then printers, each in id order: the lock order tracking uses too
+            session.execute(select(PrintJob.id).where(PrintJob.id.in_(ids)).order_by(PrintJob.id).with_for_update())
+            printers = repository.locked_printers(session, {s.printer_id for s, _ in outcomes})
+            started = [s for s, err in outcomes if err is None]
+            repository.move_many(session, [s.job_id for s in started], JobState.UPLOADING, JobState.PRINTING, now, started_at=now)
+            states = repository.job_states(session, ids)
+            for send in started:
+                printer = printers[send.printer_id]
+                printer.consecutive_failures = 0
+                printer.connection = ConnectionState.ONLINE
+                printer.offline_checks = 0
+                printer.last_seen_at = now
+                state = states.get(send.job_id)
+                if state in RUNNING or state is JobState.FINISHED:
+                    printer.is_bed_clear = False
+                    result.started += 1
+                    log.info("job %s started on printer %s as %s", send.job_id, send.printer_id, send.filename)
+                elif state is not JobState.COMPLETED:
+                    orphans.append(send)
+            for send, err in outcomes:
+                if err is not None:
+                    self._record_failure(session, send, err, printers[send.printer_id], now)
+                    result.failed += 1
+                    result.errors.append(f"printer {send.printer_id}, job {send.job_id}: {err}")
+        return orphans
+
+    def _record_failure(
+        self, session: Session, send: _Send, err: PrintfarmError, printer: Printer, now: dt.datetime
+    ) -> None:
+        repository.move_many(
+            session, [send.job_id], JobState.UPLOADING, JobState.FAILED, now, failure_reason=f"start failed: {err}"[:500]
+        )
+        if not isinstance(err, PrinterError):
+            return  # our side failed (the file store): not the printer's fault
+        printer.consecutive_failures += 1
+        if isinstance(err, PrinterUnreachable):
+            printer.connection = ConnectionState.OFFLINE
+            printer.offline_checks += 1
+            printer.retry_after = now + retry_delay(printer.offline_checks)
+        else:
+            printer.retry_after = now + retry_delay(printer.consecutive_failures)
+        if printer.consecutive_failures >= MAX_CONSECUTIVE_FAILURES:
+            printer.is_enabled = False
+            printer.disabled_reason = f"{printer.consecutive_failures} failed starts in a row; last: {err}"[:500]
+            log.warning("printer %s disabled: %s", printer.id, printer.disabled_reason)
+        log.warning("job %s failed to start on printer %s: %s", send.job_id, send.printer_id, err)
+
+    def _stall(self, point: str) -> None:
+        if self._stall_at == point:
+            log.warning("dispatch: stalling %s (test hook PRINTFARM_TEST_DISPATCH_STALL)", point)
+            threading.Event().wait()
 
     # -- health --------------------------------------------------------------------------------
 
     def check_printers(self, batch_size: int = 20) -> int:
         """Ask printers not known online whether they are back; a few per tick, with backoff.
 
-        Returns how many came online.
+        At most batch_size printers are asked per call, health_workers at a time, so a site coming
+        back (or a whole fleet starting) never turns into a reconnect storm. Returns how many came
+        online.
         """
         now = self._clock.now()
         with self._db.unit_of_work() as session:
             targets = [(p.id, self._printers.client_for(p)) for p in repository.printers_to_check(session, now, batch_size)]
-        came_online = 0
-        for printer_id, client in targets:
+        if not targets:
+            return 0
+
+        def ask(target: tuple[int, PrinterClient]) -> tuple[int, bool]:
+            printer_id, client = target
             try:
                 client.check()
-                online = True
+                return printer_id, True
             except PrinterError as err:
-                online = False
                 log.info("printer %s still unreachable: %s", printer_id, err)
-            with self._db.unit_of_work() as session:
-                printer = session.get(Printer, printer_id)
+                return printer_id, False
+
+        with ThreadPoolExecutor(max_workers=min(self._health_workers, len(targets))) as pool:
+            answers = list(pool.map(ask, targets))
+        came_online = 0
+        with self._db.unit_of_work() as session:
+            now = self._clock.now()
+            printers = repository.locked_printers(session, {pid for pid, _ in answers})
+            for printer_id, online in answers:
+                printer = printers.get(printer_id)
                 if printer is None:
                     continue
-                now = self._clock.now()
                 if online:
                     if printer.connection is not ConnectionState.ONLINE:
                         log.info("printer %s is online", printer_id)
@@ -204,6 +345,8 @@ class DispatchService:
                     printer.last_seen_at = now
                     came_online += 1
                 else:
+                    if printer.connection is ConnectionState.ONLINE:
+                        log.info("printer %s is offline", printer_id)
                     printer.connection = ConnectionState.OFFLINE
                     printer.offline_checks += 1
                     printer.retry_after = now + retry_delay(printer.offline_checks)
