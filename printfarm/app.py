@@ -24,7 +24,7 @@ from printfarm.adapters.slicer import slice_stl
 from printfarm.adapters.secrets import SecretBox, load_or_create_key
 from printfarm.adapters.stl import StlLimits, validate_stl
 from printfarm.adapters.storage import FileStore
-from printfarm.api.errors import install_error_handlers
+from printfarm.api.errors import ERROR_RESPONSES, install_error_handlers
 from printfarm.audit.api import router as audit_router
 from printfarm.auth.api import router as auth_router
 from printfarm.auth.service import TokenService
@@ -196,6 +196,7 @@ def create_app(settings: Settings, *, services: Services | None = None, run_back
         summary="Orchestrates distributed 3D printing: batches of face-shield frames across many sites' "
         "OctoPrint printers, tracked from plate to hospital.",
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
     )
     app.state.services = services
     app.state.runtime = runtime

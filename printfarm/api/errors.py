@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError, IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from printfarm import errors
 
@@ -38,6 +42,36 @@ def _body(name: str, detail: object) -> dict[str, object]:
     return {"error": name, "detail": detail}
 
 
+class ValidationProblem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    """Every error response: the error class and what was wrong, naming the object and the value."""
+
+    error: str = Field(description="The error class, e.g. NotFound, Forbidden, ValidationError")
+    detail: str | list[ValidationProblem] = Field(description="A message, or one entry per invalid field")
+
+
+#: Documented on every API route, so the OpenAPI schema describes what a client can really get.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "The request could not be read (e.g. a broken multipart body)"),
+        (401, "No valid token: missing, unknown, revoked or expired"),
+        (403, "The token's role or site may not do this"),
+        (404, "An id names nothing"),
+        (409, "The request clashes with the current state"),
+        (422, "The input is invalid; nothing was changed"),
+        (429, "Too many requests with bad tokens from this address; retry after Retry-After seconds"),
+        (502, "A printer or the slicer failed"),
+        (503, "The MQTT broker is unavailable"),
+    )
+}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(errors.PrintfarmError)
     async def _printfarm_error(request: Request, exc: errors.PrintfarmError) -> JSONResponse:
@@ -46,6 +80,15 @@ def install_error_handlers(app: FastAPI) -> None:
             log.error("%s %s failed: %s", request.method, request.url.path, exc)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse(_body(type(exc).__name__, str(exc)), status_code=status, headers=headers)
+
+    # The framework's own refusals (a broken multipart body, an unknown route) keep the one error shape.
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        try:
+            name = HTTPStatus(exc.status_code).phrase.replace(" ", "").replace("-", "")
+        except ValueError:
+            name = f"HTTP{exc.status_code}"
+        return JSONResponse(_body(name, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -58,3 +101,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
         log.info("%s %s hit a constraint: %s", request.method, request.url.path, exc.orig)
         return JSONResponse(_body("Conflict", "the request clashes with a concurrent change; retry"), status_code=409)
+
+    # A number or text the database cannot hold (PostgreSQL: integer out of range, value too long;
+    # SQLite: an integer beyond 64 bits) is the caller's input, and the transaction was rolled back.
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+        log.info("%s %s: a value the database cannot hold: %s", request.method, request.url.path, exc.orig)
+        return JSONResponse(_body("InputError", "a value is out of range for its field"), status_code=422)
+
+    @app.exception_handler(OverflowError)
+    async def _overflow_error(request: Request, exc: OverflowError) -> JSONResponse:
+        log.info("%s %s: a number too large: %s", request.method, request.url.path, exc)
+        return JSONResponse(_body("InputError", f"a number is too large ({exc})"), status_code=422)
