@@ -135,6 +135,11 @@ def _register_optional_commands() -> None:
     app.add_typer(stl.app, name="stl")
     app.add_typer(parts.parts_app, name="parts")
     app.add_typer(parts.printfiles_app, name="printfiles")
+    from printfarm.cli import jobs
+
+    app.add_typer(jobs.jobs_app, name="jobs")
+    app.add_typer(jobs.printers_app, name="printers")
+    app.add_typer(jobs.sites_app, name="sites")
 
 
 def main() -> None:

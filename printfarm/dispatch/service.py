@@ -54,7 +54,7 @@ class PassResult:
 
 
 @dataclass(frozen=True)
-class _Claim:
+class Claim:
     job_id: int
     printer_id: int
 
@@ -104,7 +104,7 @@ class DispatchService:
         result = PassResult()
         began = time.perf_counter()
         try:
-            claims = self._claim()
+            claims = self.claim()
         except IntegrityError as err:  # another replica claimed one of these printers first
             log.info("dispatch pass lost a claim race, retrying next pass: %s", err.orig)
             return result
@@ -114,11 +114,15 @@ class DispatchService:
             return result
         self._stall("after-claim")
         began = time.perf_counter()
-        self._start_all(claims, result)
+        self.start(claims, result)
         result.start_seconds = time.perf_counter() - began
         return result
 
-    def _claim(self) -> list[_Claim]:
+    def claim(self) -> list[Claim]:
+        """Match idle printers to batches and commit the claims (ASSIGNED jobs); no printer is called.
+
+        Raises IntegrityError when another replica claimed one of the printers first.
+        """
         now = self._clock.now()
         with self._db.unit_of_work() as session:
             lock = self._db.is_postgresql
@@ -171,7 +175,7 @@ class DispatchService:
             self._fits_cache[key] = verdict
         return verdict
 
-    def _insert_jobs(self, session: Session, assignments: list[Assignment]) -> list[_Claim]:
+    def _insert_jobs(self, session: Session, assignments: list[Assignment]) -> list[Claim]:
         now = self._clock.now()
         rows = [
             PrintJob(
@@ -194,15 +198,16 @@ class DispatchService:
         session.flush()
         log.info("dispatch claimed %d plates: %s", len(rows),
                  ", ".join(f"job {r.id} → printer {r.printer_id}" for r in rows[:20]) + (" …" if len(rows) > 20 else ""))
-        return [_Claim(row.id, row.printer_id) for row in rows]
+        return [Claim(row.id, row.printer_id) for row in rows]
 
-    def _start_all(self, claims: list[_Claim], result: PassResult) -> None:
+    def start(self, claims: list[Claim], result: PassResult | None = None) -> PassResult:
         """Upload and start the claimed plates; failures free their plate and count against the printer."""
+        result = result if result is not None else PassResult()
         now = self._clock.now()
         with self._db.unit_of_work() as session:
             moved = repository.move_many(session, [c.job_id for c in claims], JobState.ASSIGNED, JobState.UPLOADING, now)
             if not moved:
-                return  # cancelled or reconciled meanwhile
+                return result  # cancelled or reconciled meanwhile
             rows = session.execute(
                 select(PrintJob.id, PrintJob.printer_id, PrintJob.remote_filename, PrintFile.sha256)
                 .join(PrintFile, PrintFile.id == PrintJob.print_file_id)
@@ -232,6 +237,7 @@ class DispatchService:
                             send.job_id, send.printer_id)
             except PrinterError as err:
                 log.error("job %s: could not cancel its orphaned print on printer %s: %s", send.job_id, send.printer_id, err)
+        return result
 
     @staticmethod
     def _send(send: _Send, gcode: bytes | None) -> PrintfarmError | None:

@@ -12,6 +12,7 @@ from printfarm.audit.service import record
 from printfarm.auth.rules import Action, Actor, require
 from printfarm.clock import Clock
 from printfarm.db.tables import Printer, PrintJob
+from printfarm.errors import Conflict
 from printfarm.jobs import repository
 from printfarm.jobs.rules import CANCELLABLE, JobState, check_move
 from printfarm.printers.service import PrinterService
@@ -46,6 +47,9 @@ class JobService:
         """Cancel a job; a running print is cancelled on the printer first (PrinterError if it cannot)."""
         job, printer = self._job_and_printer(session, actor, job_id)
         check_move(job.id, job.state, JobState.CANCELLED)
+        if job.state is JobState.UPLOADING:
+            # the dispatcher is sending it right now; cancelling here would leave its print orphaned
+            raise Conflict(f"print job {job.id} is being started on printer {printer.id}; cancel it once it prints")
         was = job.state
         if job.state is not JobState.ASSIGNED:
             self._printers.client_for(printer).cancel()
@@ -64,7 +68,7 @@ class JobService:
         self._printers.client_for(printer).pause()
         now = self._clock.now()
         repository.move_if(session, job.id, {JobState.PRINTING}, JobState.PAUSED, now)
-        record(session, actor, now, "job.pause", "print_job", job_id)
+        record(session, actor, now, "job.pause", "print_job", job_id, {"printer_id": printer.id})
         return get_or_404(session, PrintJob, job_id, "print job")
 
     def resume(self, session: Session, actor: Actor, job_id: int) -> PrintJob:
@@ -75,5 +79,5 @@ class JobService:
         self._printers.client_for(printer).resume()
         now = self._clock.now()
         repository.move_if(session, job.id, {JobState.PAUSED}, JobState.PRINTING, now)
-        record(session, actor, now, "job.resume", "print_job", job_id)
+        record(session, actor, now, "job.resume", "print_job", job_id, {"printer_id": printer.id})
         return get_or_404(session, PrintJob, job_id, "print job")

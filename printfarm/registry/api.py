@@ -11,6 +11,7 @@ from printfarm.registry.schemas import (
     ProfileCreate,
     ProfileRead,
     SiteCreate,
+    SiteDispatchSettings,
     SiteRead,
 )
 
@@ -39,6 +40,15 @@ def get_site(site_id: int, actor: ActorDep, svc: ServicesDep) -> SiteRead:
 def drain_site(site_id: int, actor: ActorDep, svc: ServicesDep) -> SiteRead:
     with svc.db.unit_of_work() as session:
         return SiteRead.model_validate(svc.registry.set_site_paused(session, actor, site_id, True))
+
+
+@router.put(
+    "/sites/{site_id}/dispatch-settings",
+    summary="Allowed parts, working hours and heat-up stagger of a site (replaces all of them)",
+)
+def set_dispatch_settings(site_id: int, data: SiteDispatchSettings, actor: ActorDep, svc: ServicesDep) -> SiteRead:
+    with svc.db.unit_of_work() as session:
+        return SiteRead.model_validate(svc.registry.set_dispatch_settings(session, actor, site_id, data))
 
 
 @router.post("/sites/{site_id}/resume", summary="Start plates at this site again")

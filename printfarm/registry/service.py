@@ -11,10 +11,10 @@ from printfarm.audit.service import record
 from printfarm.auth.rules import Action, Actor, require
 from printfarm.clock import Clock
 from printfarm.db.base import Base
-from printfarm.db.tables import Hospital, PrinterProfile, Site
-from printfarm.errors import AlreadyExists, NotFound
+from printfarm.db.tables import Hospital, Part, PrinterProfile, Site
+from printfarm.errors import AlreadyExists, InputError, NotFound
 from printfarm.printers.catalog import PROFILES
-from printfarm.registry.schemas import HospitalCreate, ProfileCreate, SiteCreate
+from printfarm.registry.schemas import HospitalCreate, ProfileCreate, SiteCreate, SiteDispatchSettings
 
 Row = TypeVar("Row", bound=Base)
 
@@ -37,6 +37,7 @@ class RegistryService:
     def create_site(self, session: Session, actor: Actor, data: SiteCreate) -> Site:
         require(actor, Action.MANAGE_SITES)
         self._unique_name(session, Site, data.name, "site")
+        _check_parts_exist(session, data.allowed_part_ids)
         site = Site(**data.model_dump(), created_at=self._clock.now())
         session.add(site)
         session.flush()
@@ -49,6 +50,24 @@ class RegistryService:
         site = get_or_404(session, Site, site_id, "site")
         site.is_paused = is_paused
         record(session, actor, self._clock.now(), "site.drain" if is_paused else "site.resume", "site", site_id)
+        return site
+
+    def set_dispatch_settings(self, session: Session, actor: Actor, site_id: int, data: SiteDispatchSettings) -> Site:
+        """Replace a site's dispatch settings (allowed parts, working hours, heat-up stagger).
+
+        Raises NotFound for an unknown site, InputError naming part ids that do not exist.
+        """
+        require(actor, Action.MANAGE_PRINTERS, site_id)
+        site = get_or_404(session, Site, site_id, "site")
+        _check_parts_exist(session, data.allowed_part_ids)
+        values = data.model_dump()
+        before = {key: _jsonable(getattr(site, key)) for key in values}
+        for key, value in values.items():
+            setattr(site, key, value)
+        record(
+            session, actor, self._clock.now(), "site.dispatch_settings", "site", site_id,
+            {"before": before, "after": {key: _jsonable(value) for key, value in values.items()}},
+        )
         return site
 
     def list_sites(self, session: Session, actor: Actor) -> list[Site]:
@@ -113,3 +132,16 @@ class RegistryService:
         if profile is None:
             raise NotFound(f"printer profile {name!r} does not exist")
         return profile
+
+
+def _check_parts_exist(session: Session, part_ids: list[int] | None) -> None:
+    if not part_ids:
+        return
+    known = set(session.scalars(select(Part.id).where(Part.id.in_(part_ids))))
+    missing = sorted(set(part_ids) - known)
+    if missing:
+        raise InputError(f"allowed_part_ids: part {', '.join(map(str, missing))} does not exist")
+
+
+def _jsonable(value: object) -> object:
+    return value.isoformat() if hasattr(value, "isoformat") else value

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from printfarm.adapters.octoprint.fake import FakePrinterFleet
 from printfarm.app import create_app
 from printfarm.auth.rules import SYSTEM, Role
+from printfarm.clock import Clock
 from printfarm.demo.gcode import plate_gcode
 from printfarm.services import Services
 from printfarm.settings import Settings
@@ -68,10 +69,10 @@ class World:
         return int(printer["id"])
 
 
-def make_world(database_url: str, data_dir: Path) -> World:
+def make_world(database_url: str, data_dir: Path, clock: Clock | None = None) -> World:
     fleet = FakePrinterFleet()
     settings = Settings(data_dir=data_dir, database_url=database_url)
-    app = create_app(settings, run_background=False, printer_clients=fleet)
+    app = create_app(settings, run_background=False, printer_clients=fleet, clock=clock)
     world = World(client=TestClient(app, raise_server_exceptions=False), services=app.state.services, fleet=fleet)
     with world.services.db.unit_of_work() as session:
         world.services.registry.ensure_catalog_profiles(session, SYSTEM)
