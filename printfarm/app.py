@@ -32,7 +32,15 @@ from printfarm.batches.api import router as batches_router
 from printfarm.batches.service import BatchService
 from printfarm.clock import Clock, SystemClock
 from printfarm.db.session import Database, make_engine
+from printfarm.deliveries.api import router as deliveries_router
+from printfarm.deliveries.service import DeliveryService
 from printfarm.dispatch.service import DispatchService
+from printfarm.exchange.api import router as exchange_router
+from printfarm.exchange.service import ExchangeService
+from printfarm.exports.api import router as exports_router
+from printfarm.exports.service import ExportService
+from printfarm.hospital_requests.api import router as requests_router
+from printfarm.hospital_requests.service import RequestService
 from printfarm.jobs.api import router as jobs_router
 from printfarm.jobs.service import JobService
 from printfarm.output.api import router as output_router
@@ -50,6 +58,7 @@ from printfarm.services import Services
 from printfarm.settings import Settings
 from printfarm.tasks import TaskScheduler, Hook
 from printfarm.tracking.service import TrackingService
+from printfarm.web.delivery_note import router as delivery_note_router
 from printfarm.web.pages import router as web_router
 from printfarm.web.pages import static_files
 
@@ -99,6 +108,7 @@ def build_services(
         return print_file_problems(analysis, profile, material)
 
     printers = PrinterService(clock, secrets, clients, on_printer_ready=wake, on_topic_added=topic_added)
+    requests, deliveries = RequestService(clock), DeliveryService(clock)
     return Services(
         settings=settings,
         db=db,
@@ -118,6 +128,10 @@ def build_services(
             db, clock, printers, store, stall_at=os.environ.get("PRINTFARM_TEST_DISPATCH_STALL") or None
         ),
         tracking=TrackingService(db, clock, printers, on_printer_ready=wake),
+        requests=requests,
+        deliveries=deliveries,
+        exchange=ExchangeService(clock, on_printers_available=wake),
+        exports=ExportService(deliveries, requests),
     )
 
 
@@ -204,9 +218,11 @@ def create_app(settings: Settings, *, services: Services | None = None, run_back
     for router in (
         registry_router, printers_router, parts_router, batches_router, jobs_router,
         output_router, auth_router, audit_router,
+        requests_router, deliveries_router, exchange_router, exports_router,
     ):
         app.include_router(router, prefix="/api")
     app.include_router(web_router)
+    app.include_router(delivery_note_router)
     app.mount("/static", static_files(), name="static")
     return app
 

@@ -9,7 +9,11 @@ from printfarm.auth.service import TokenService
 from printfarm.batches.service import BatchService
 from printfarm.clock import Clock
 from printfarm.db.session import Database
+from printfarm.deliveries.service import DeliveryService
 from printfarm.dispatch.service import DispatchService
+from printfarm.exchange.service import ExchangeService
+from printfarm.exports.service import ExportService
+from printfarm.hospital_requests.service import RequestService
 from printfarm.jobs.service import JobService
 from printfarm.output.service import OutputService
 from printfarm.parts.service import PartService
@@ -34,3 +38,7 @@ class Services:
     output: OutputService
     dispatch: DispatchService
     tracking: TrackingService
+    requests: RequestService
+    deliveries: DeliveryService
+    exchange: ExchangeService
+    exports: ExportService

@@ -15,18 +15,20 @@ class Me(BaseModel):
     role: str
     site_id: int | None
     token_id: int | None
+    hospital_id: int | None = None
 
 
 @router.get("/me", summary="The role and site of the calling token")
 def me(actor: ActorDep) -> Me:
-    return Me(role=actor.role.value, site_id=actor.site_id, token_id=actor.token_id)
+    return Me(role=actor.role.value, site_id=actor.site_id, token_id=actor.token_id, hospital_id=actor.hospital_id)
 
 
 @router.post("/tokens", status_code=status.HTTP_201_CREATED)
 def create_token(data: TokenCreate, actor: ActorDep, svc: ServicesDep) -> TokenCreated:
     with svc.db.unit_of_work() as session:
         plain, row = svc.tokens.create(
-            session, actor, role=data.role, name=data.name, site_id=data.site_id, expires_in_days=data.expires_in_days
+            session, actor, role=data.role, name=data.name, site_id=data.site_id, expires_in_days=data.expires_in_days,
+            hospital_id=data.hospital_id,
         )
         return TokenCreated(**TokenRead.model_validate(row).model_dump(), token=plain)
 

@@ -15,6 +15,7 @@ class TokenCreate(BaseModel):
     role: Role
     site_id: int | None = Field(None, gt=0, description="Required for operators, refused for other roles")
     expires_in_days: int | None = Field(None, gt=0, le=3650)
+    hospital_id: int | None = Field(None, gt=0, description="Required for hospital tokens, refused for other roles")
 
 
 class TokenRead(BaseModel):
@@ -23,6 +24,7 @@ class TokenRead(BaseModel):
     name: str
     role: Role
     site_id: int | None
+    hospital_id: int | None = None
     created_at: dt.datetime
     expires_at: dt.datetime | None
     revoked_at: dt.datetime | None

@@ -57,8 +57,9 @@ def db_upgrade() -> None:
 
 @token_app.command("create")
 def token_create(
-    role: Annotated[Role, typer.Option(help="admin, coordinator, operator or viewer")],
+    role: Annotated[Role, typer.Option(help="admin, coordinator, operator, viewer or hospital")],
     site: Annotated[int | None, typer.Option(help="Site id (operators only)")] = None,
+    hospital: Annotated[int | None, typer.Option(help="Hospital id (hospital tokens only)")] = None,
     name: Annotated[str, typer.Option(help="Who or what the token is for")] = "cli",
     expires_in_days: Annotated[int | None, typer.Option(help="Days until it expires")] = None,
 ) -> None:
@@ -71,12 +72,17 @@ def token_create(
     try:
         with services.db.unit_of_work() as session:
             plain, row = services.tokens.create(
-                session, SYSTEM, role=role, name=name, site_id=site, expires_in_days=expires_in_days
+                session, SYSTEM, role=role, name=name, site_id=site, expires_in_days=expires_in_days,
+                hospital_id=hospital,
             )
     except PrintfarmError as err:
         raise _fail(err) from err
     typer.echo(plain)
-    typer.echo(f"token {row.id}: role {role.value}" + (f", site {site}" if site else ""), err=True)
+    typer.echo(
+        f"token {row.id}: role {role.value}" + (f", site {site}" if site else "")
+        + (f", hospital {hospital}" if hospital else ""),
+        err=True,
+    )
 
 
 @app.command()

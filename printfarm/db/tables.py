@@ -26,6 +26,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from printfarm.auth.rules import Role
 from printfarm.db.base import Base
+from printfarm.deliveries.rules import DeliveryState
+from printfarm.exchange.rules import PostCategory, PostKind
 from printfarm.jobs.rules import ACTIVE, JobState
 from printfarm.printers.rules import ConnectionState
 
@@ -235,21 +237,58 @@ class Delivery(Base):
     hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"), index=True)
     part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"))
     request_id: Mapped[int | None] = mapped_column(ForeignKey("hospital_requests.id"))
-    state: Mapped[str] = mapped_column(String(20), default="planned")  # planned | shipped | received
+    state: Mapped[DeliveryState] = mapped_column(_enum(DeliveryState), default=DeliveryState.PLANNED)
     units: Mapped[int] = mapped_column(Integer)
     units_received: Mapped[int | None] = mapped_column(Integer)
+    notes: Mapped[str | None] = mapped_column(Text)
+    received_by: Mapped[str | None] = mapped_column(String(200))  # the name the receiver signed with
+    receipt_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime]
     shipped_at: Mapped[dt.datetime | None]
     received_at: Mapped[dt.datetime | None]
+    cancelled_at: Mapped[dt.datetime | None]
+
+    __table_args__ = (
+        CheckConstraint("units > 0", name="units_positive"),
+        CheckConstraint("units_received IS NULL OR (units_received >= 0 AND units_received <= units)",
+                        name="received_within_units"),
+    )
 
 
 class DeliverySource(Base):
+    """Units of one delivery taken from one QC-recorded plate (first in, first out)."""
+
     __tablename__ = "delivery_sources"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"), index=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    output_id: Mapped[int] = mapped_column(ForeignKey("outputs.id"), index=True)
     units: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (CheckConstraint("units > 0", name="units_positive"),)
+
+
+class ExchangePost(Base):
+    """An offer or a need on the cooperation board (capacity, material, transport)."""
+
+    __tablename__ = "exchange_posts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[PostKind] = mapped_column(_enum(PostKind))
+    category: Mapped[PostCategory] = mapped_column(_enum(PostCategory))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), index=True)
+    title: Mapped[str] = mapped_column(String(160))
+    detail: Mapped[str | None] = mapped_column(Text)
+    quantity: Mapped[int | None] = mapped_column(Integer)
+    unit: Mapped[str | None] = mapped_column(String(40))  # e.g. kg, printers, trips
+    printer_ids: Mapped[list[int] | None] = mapped_column(JSON)  # capacity offers: the printers offered
+    available_until: Mapped[dt.date | None] = mapped_column(Date)
+    posted_by: Mapped[str] = mapped_column(String(160))
+    is_closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    closed_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+    closed_at: Mapped[dt.datetime | None]
 
 
 class ApiToken(Base):
@@ -260,6 +299,7 @@ class ApiToken(Base):
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[Role] = mapped_column(_enum(Role))
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    hospital_id: Mapped[int | None] = mapped_column(ForeignKey("hospitals.id"))  # hospital tokens only
     created_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]

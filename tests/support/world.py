@@ -44,9 +44,11 @@ class World:
         assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text}"
         return response.json()
 
-    def token_for(self, name: str, role: Role, site_id: int | None = None) -> str:
+    def token_for(self, name: str, role: Role, site_id: int | None = None, hospital_id: int | None = None) -> str:
         with self.services.db.unit_of_work() as session:
-            plain, _ = self.services.tokens.create(session, SYSTEM, role=role, name=name, site_id=site_id)
+            plain, _ = self.services.tokens.create(
+                session, SYSTEM, role=role, name=name, site_id=site_id, hospital_id=hospital_id
+            )
         self.tokens[name] = plain
         return plain
 
@@ -91,6 +93,7 @@ def seed(world: World, units: int = 8) -> World:
     world.add_printer("acme", "mk3-1", who="operator_acme")
     world.add_printer("uni", "mk3-1", who="operator_uni")
     world.ids["hospital"] = world.ok("admin", "POST", "/api/hospitals", json={"name": "Sahlgrenska"})["id"]
+    world.token_for("hospital", Role.HOSPITAL, hospital_id=world.ids["hospital"])
     part = world.ok("coordinator", "POST", "/api/parts", data={"name": "RC3 headband"})
     world.ids["part"] = part["id"]
     world.ok("coordinator", "POST", f"/api/parts/{part['id']}/approve")

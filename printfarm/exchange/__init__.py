@@ -1,0 +1,1 @@
+"""The cooperation exchange: members' offers (capacity, material, transport) and needs."""

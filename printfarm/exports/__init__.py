@@ -1,0 +1,1 @@
+"""CSV exports: output per site per day, deliveries with their sources, requests with fulfilment."""
