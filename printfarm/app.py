@@ -28,6 +28,7 @@ from printfarm.api.errors import ERROR_RESPONSES, install_error_handlers
 from printfarm.audit.api import router as audit_router
 from printfarm.auth.api import router as auth_router
 from printfarm.auth.service import TokenService
+from printfarm.auth.throttle import BadTokenLimiter
 from printfarm.batches.api import router as batches_router
 from printfarm.batches.service import BatchService
 from printfarm.clock import Clock, SystemClock
@@ -114,7 +115,9 @@ def build_services(
         db=db,
         clock=clock,
         store=store,
-        tokens=TokenService(clock),
+        tokens=TokenService(
+            clock, BadTokenLimiter(settings.bad_token_max_failures, settings.bad_token_window_seconds)
+        ),
         registry=RegistryService(clock),
         printers=printers,
         parts=PartService(

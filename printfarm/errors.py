@@ -7,6 +7,7 @@
     │   └── GcodeRejected               an uploaded print file is not usable G-code
     ├── NotFound                        an id names nothing                               → 404
     ├── AuthError                       no valid token                                    → 401
+    │   └── TooManyBadTokens            this address sent too many bad tokens lately       → 429
     ├── Forbidden                       the token's role or site may not do this           → 403
     ├── Conflict                        the request clashes with current state            → 409
     │   ├── InvalidTransition           a state machine refused a move
@@ -51,6 +52,14 @@ class NotFound(PrintfarmError):
 
 class AuthError(PrintfarmError):
     """The request carries no valid token."""
+
+
+class TooManyBadTokens(AuthError):
+    """This client address sent too many bad tokens lately; a good token is still accepted."""
+
+    def __init__(self, message: str, retry_after_seconds: float) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class Forbidden(PrintfarmError):

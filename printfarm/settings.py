@@ -49,6 +49,10 @@ class Settings(BaseSettings):
         description="PrusaSlicer config files named by printer profiles' slicer_config.",
     )
     slicer_timeout_seconds: float = Field(300.0, gt=0, le=3600)
+    bad_token_max_failures: int = Field(
+        20, ge=1, le=100_000, description="Bad tokens one client address may send per window before 429s."
+    )
+    bad_token_window_seconds: float = Field(60.0, gt=0, le=86400)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("database_url", "mqtt_url", "secret_key", mode="before")

@@ -28,7 +28,8 @@ def get_actor(
         raise AuthError("no token: send Authorization: Bearer <token>")
     services = get_services(request)
     with services.db.unit_of_work() as session:
-        return services.tokens.authenticate(session, token)
+        address = request.client.host if request.client else "unknown"
+        return services.tokens.authenticate_from(session, token, address)
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 STATUS_BY_ERROR: tuple[tuple[type[errors.PrintfarmError], int], ...] = (
     (errors.InputError, 422),
     (errors.NotFound, 404),
+    (errors.TooManyBadTokens, 429),
     (errors.AuthError, 401),
     (errors.Forbidden, 403),
     (errors.Conflict, 409),
@@ -79,6 +80,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if status >= 500:
             log.error("%s %s failed: %s", request.method, request.url.path, exc)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if isinstance(exc, errors.TooManyBadTokens):
+            headers = {"Retry-After": str(int(exc.retry_after_seconds))}
         return JSONResponse(_body(type(exc).__name__, str(exc)), status_code=status, headers=headers)
 
     # The framework's own refusals (a broken multipart body, an unknown route) keep the one error shape.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import secrets
 
 from sqlalchemy import func, select
@@ -26,8 +27,9 @@ def _digest(token: str) -> str:
 
 
 class TokenService:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, limiter: BadTokenLimiter | None = None) -> None:
         self._clock = clock
+        self._limiter = limiter or BadTokenLimiter()
 
     def has_tokens(self, session: Session) -> bool:
         return bool(session.scalar(select(func.count()).select_from(ApiToken)))
