@@ -1,9 +1,15 @@
 """Mesh topology in vectorised numpy: weld vertices, count edge uses, find connected bodies.
 
-Welding and edge counting use an open-addressing hash table filled in rounds (scatter, gather,
-compare) instead of sorting: every element lands in its key's slot; the element that won the slot
-represents its key; elements of other keys that collided probe their next slot in the next round.
-Equal keys share a hash and therefore every slot, so a key is resolved all at once.
+Welding uses open-addressing hash tables filled in rounds (scatter, gather, compare) instead of
+sorting: every element lands in its key's slot; the element that won the slot represents its key;
+elements of other keys that collided probe their next slot in the next round. Equal keys share a
+hash and therefore every slot, so a key is resolved all at once, and exactly: a representative is
+only accepted after its full key compared equal.
+
+Gathers and scatters are what costs, and they cost several times more when they miss the cache.
+Facets come in local order (a vertex's facets are near one another in the file), so corners are
+first welded within blocks small enough for the block's table to stay in cache; only one corner
+per vertex and block goes on to the table over the whole file.
 """
 
 from __future__ import annotations
@@ -14,7 +20,13 @@ import numpy as np
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)  # odd multipliers: the product's top bits mix every key bit
 _M2 = np.uint64(0x94D049BB133111EB)
-_HASH_CHUNK = 1 << 18
+_L1 = np.uint32(0x9E3779B1)  # the same, in 32 bits, for the small per-block tables
+_L2 = np.uint32(0x85EBCA77)
+_L3 = np.uint32(0xC2B2AE3D)
+BLOCK_FACETS = 1 << 13  # 24,576 corners: the block's keys, slots and table fit in a core's L2
+_LOCAL_BITS = 16  # slots per block table: under 40 % full even if no corner repeats
+_LOCAL_USEFUL = 0.5  # a block whose corners are mostly new (random facet order) skips local welding
+_LOCAL_RETRY_BLOCKS = 16  # ...and so do the next blocks, until one is tried again
 
 
 @dataclass(frozen=True)
@@ -32,30 +44,35 @@ def table_bits(n: int) -> int:
     return max(4, int(n - 1).bit_length())
 
 
-def representatives(slots: np.ndarray, bits: int, keys: tuple[np.ndarray, ...]) -> np.ndarray:
-    """For each element, the index of one element with an equal key (the same for all of them).
+def representatives(
+    slots: np.ndarray, bits: int, keys: tuple[np.ndarray, ...], table: np.ndarray | None = None
+) -> np.ndarray:
+    """For each element, the index (intp) of one element with an equal key (the same for all of them).
 
     `slots` (intp, below 2**bits) must be equal for equal keys: the top bits of a hash of the key.
+    `table` (intp, 2**bits entries, contents ignored) may be passed in to be reused.
     """
     n = len(slots)
+    if table is None:
+        table = np.empty(1 << bits, dtype=np.intp)
+    table[slots] = np.arange(n, dtype=np.intp)  # one writer per slot wins; which does not matter
+    result = table.take(slots, mode="clip")  # every slot is in range: clip skips the check
+    same = keys[0].take(result, mode="clip") == keys[0]
+    for key in keys[1:]:
+        same &= key.take(result, mode="clip") == key
+    if same.all():
+        return result
     mask = (1 << bits) - 1
-    table = np.empty(1 << bits, dtype=np.int32 if n < 2**31 else np.intp)
-    table[slots] = np.arange(n, dtype=table.dtype)  # one writer per slot wins; which does not matter
-    result = np.take(table, slots).astype(np.intp)
-    same = np.ones(n, dtype=bool)
-    for key in keys:  # first round: every element is pending, in order
-        same &= np.take(key, result) == key
     pending = np.flatnonzero(~same)
     slots = slots[pending]
     steps = ((slots * 40503) & mask) | 1  # keys that shared a slot probe alike: one wins per round
-    del same
     while pending.size:
         slots = (slots + steps) & mask
         table[slots] = pending
-        winner = np.take(table, slots).astype(np.intp)
+        winner = table.take(slots, mode="clip")
         same = np.ones(pending.size, dtype=bool)
         for key in keys:
-            same &= np.take(key, winner) == np.take(key, pending)
+            same &= key.take(winner, mode="clip") == key.take(pending, mode="clip")
         result[pending[same]] = winner[same]
         lost = ~same
         pending, slots, steps = pending[lost], slots[lost], steps[lost]
@@ -66,55 +83,110 @@ def weld(triangles: np.ndarray) -> tuple[np.ndarray, int]:
     """Vertex ids (n, 3) shared by corners with bit-identical coordinates, and the vertex count.
 
     `triangles` must be C-contiguous float32 (n, 3, 3) without -0.0 (the reader ensures both).
-    Ids are numbered in order of appearance, which keeps the later edge sort close to sorted.
+    Ids follow the order of appearance, which keeps the later edge sort and union-find local.
     """
-    corner_bytes = triangles.reshape(-1, 3).view(np.uint8).reshape(-1, 12)
-    # Contiguous copies: np.take copies a strided source whole on every call.
-    xy = corner_bytes[:, :8].view(np.uint64)[:, 0].copy()
-    z = corner_bytes[:, 8:].view(np.uint32)[:, 0].copy()
-    bits = table_bits(len(xy))
-    slots = np.empty(len(xy), dtype=np.intp)
-    for start in range(0, len(xy), _HASH_CHUNK):  # chunked: no full-size uint64 temporaries
-        part = slice(start, start + _HASH_CHUNK)
-        hashes = xy[part] * _M1
+    corners = triangles.reshape(-1, 3).view(np.uint32)
+    total = len(corners)
+    block = 3 * BLOCK_FACETS
+    order = np.arange(block, dtype=np.intp)
+    table = np.empty(1 << _LOCAL_BITS, dtype=np.intp)
+    local = np.empty(total, dtype=np.intp)  # each corner's index among the blocks' first corners
+    firsts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    count = 0
+    skip = 0
+    for start in range(0, total, block):
+        x, y, z = np.ascontiguousarray(corners[start : start + block].T)
+        size = len(x)
+        if skip:
+            skip -= 1
+            local[start : start + size] = order[:size] + count
+            firsts.append((x, y, z))
+            count += size
+            continue
+        rep = representatives(_local_slots(x, y, z), _LOCAL_BITS, (x, y, z), table)
+        is_first = rep == order[:size]
+        new = np.flatnonzero(is_first)
+        position = np.cumsum(is_first, dtype=np.intp)
+        position += count - 1
+        local[start : start + size] = position.take(rep, mode="clip")
+        firsts.append((x.take(new), y.take(new), z.take(new)))
+        count += len(new)
+        if len(new) > _LOCAL_USEFUL * size:
+            skip = _LOCAL_RETRY_BLOCKS
+    x, y, z = (np.concatenate([part[axis] for part in firsts]) for axis in range(3))
+    del firsts
+    bits = table_bits(count) + 1  # at most half full: short probe sequences
+    rep = representatives(_global_slots(x, y, z, bits), bits, (x, y, z))
+    del x, y, z
+    is_vertex = rep == np.arange(count, dtype=np.intp)
+    numbers: np.ndarray = np.cumsum(is_vertex, dtype=np.int32 if count < 2**31 else np.intp)
+    vertices = int(numbers[-1]) if count else 0
+    numbers -= 1
+    ids = numbers.take(rep, mode="clip")
+    del rep, is_vertex, numbers
+    return ids.take(local, mode="clip").reshape(-1, 3), vertices
+
+
+def _local_slots(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+    hashes = x * _L1
+    hashes ^= y * _L2
+    hashes ^= z * _L3
+    hashes >>= np.uint32(32 - _LOCAL_BITS)
+    return hashes.astype(np.intp)
+
+
+def _global_slots(x: np.ndarray, y: np.ndarray, z: np.ndarray, bits: int) -> np.ndarray:
+    slots = np.empty(len(x), dtype=np.intp)
+    chunk = 1 << 16  # no full-size uint64 temporaries
+    for start in range(0, len(x), chunk):
+        part = slice(start, start + chunk)
+        hashes = x[part].astype(np.uint64)
+        hashes <<= np.uint64(32)
+        hashes |= y[part]
+        hashes *= _M1
         hashes ^= z[part] * _M2
         hashes >>= np.uint64(64 - bits)
         slots[part] = hashes
-    rep = representatives(slots, bits, (xy, z))
-    del slots
-    first = np.zeros(len(rep), dtype=np.intp)
-    first[rep] = 1
-    ids = np.cumsum(first, out=first)
-    ids -= 1
-    vertices = int(ids[-1]) + 1 if len(ids) else 0
-    return np.take(ids, rep).reshape(-1, 3), vertices
+    return slots
+
+
+def edge_keys(vertex_ids: np.ndarray, vertices: int) -> np.ndarray:
+    """One int64 per facet edge: (low id, high id, direction bit), side by side for all facets.
+
+    Built a block of facets at a time, so the temporaries stay in cache.
+    """
+    n = len(vertex_ids)
+    shift = max(1, int(vertices).bit_length())
+    keys = np.empty(3 * n, dtype=np.int64)
+    low = np.empty(min(n, BLOCK_FACETS), dtype=vertex_ids.dtype)
+    high = np.empty_like(low)
+    for start in range(0, n, BLOCK_FACETS):
+        facets = vertex_ids[start : start + BLOCK_FACETS]
+        size = len(facets)
+        for side, (a, b) in enumerate(((0, 1), (1, 2), (2, 0))):
+            begin, end = facets[:, a], facets[:, b]
+            part = keys[side * n + start : side * n + start + size]
+            np.minimum(begin, end, out=low[:size])
+            np.maximum(begin, end, out=high[:size])
+            part[:] = low[:size]
+            part <<= shift
+            part |= high[:size]
+            part <<= 1
+            part |= begin > end
+    return keys
 
 
 def count_edges(vertex_ids: np.ndarray, vertices: int) -> EdgeCounts:
     """Count open, non-manifold and misoriented edges of the facets `vertex_ids` (n, 3).
 
-    Each facet edge becomes one int64: (low id × vertices + high id) × 2 + direction bit. After
-    one sort, a closed, consistently wound manifold is a sequence of pairs of one undirected key
-    with both direction bits; anything else is counted run by run.
+    Each facet edge becomes one int64 key (see `edge_keys`). After one sort, a closed,
+    consistently wound manifold is a sequence of pairs of one undirected key with both direction
+    bits; anything else is counted run by run.
     """
-    n = len(vertex_ids)
-    keys = np.empty(3 * n, dtype=np.int64)
-    for side, (a, b) in enumerate(((0, 1), (1, 2), (2, 0))):
-        start, end = vertex_ids[:, a], vertex_ids[:, b]
-        part = keys[side * n : (side + 1) * n]
-        np.maximum(start, end, out=part)
-        part += np.minimum(start, end) * vertices
-        part <<= 1
-        part |= start > end
+    keys = edge_keys(vertex_ids, vertices)
     keys.sort()
-    if len(keys) % 2 == 0:
-        first, second = keys[0::2], keys[1::2]
-        if (
-            np.array_equal(first | 1, second)
-            and not np.any(first & 1)
-            and np.all(second[:-1] < first[1:])
-        ):
-            return EdgeCounts(edges=len(first), open=0, non_manifold=0, misoriented=0)
+    if len(keys) % 2 == 0 and _all_pairs(keys):
+        return EdgeCounts(edges=len(keys) // 2, open=0, non_manifold=0, misoriented=0)
     undirected = keys >> 1
     run_starts = np.flatnonzero(np.concatenate(([True], undirected[1:] != undirected[:-1])))
     run_lengths = np.diff(np.append(run_starts, len(keys)))
@@ -127,16 +199,30 @@ def count_edges(vertex_ids: np.ndarray, vertices: int) -> EdgeCounts:
     )
 
 
+def _all_pairs(keys: np.ndarray) -> bool:
+    """Whether sorted `keys` are pairs (2k, 2k + 1): each undirected edge once in each direction.
+
+    `first ^ 1 == second` says the pair shares its edge with opposite bits, the even one first; a
+    third use cannot hide, since the next pair then starts with an odd key.
+    """
+    chunk = 1 << 17
+    for start in range(0, len(keys), chunk):
+        part = keys[start : start + chunk]
+        if not np.array_equal(part[0::2] ^ 1, part[1::2]):
+            return False
+    return True
+
+
 def count_bodies(vertex_ids: np.ndarray, vertices: int) -> int:
     """Number of sets of facets connected through shared vertices.
 
     Union-find in rounds: hook each root to the smallest root it shares an edge with, compress
     paths by pointer jumping, keep only the edges still joining two different roots.
     """
-    parent = np.arange(vertices, dtype=np.intp)
+    parent = np.arange(vertices, dtype=np.int32 if vertices < 2**31 else np.intp)
     for other in (1, 2):  # union-find is incremental: one edge set at a time halves the memory
         parent = _join(parent, vertex_ids[:, 0], vertex_ids[:, other])
-    return int(np.count_nonzero(parent == np.arange(vertices)))
+    return int(np.count_nonzero(parent == np.arange(vertices, dtype=parent.dtype)))
 
 
 def _join(parent: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
