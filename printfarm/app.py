@@ -108,7 +108,10 @@ def build_services(
     def compatible(analysis: dict[str, Any], profile: ProfileSpec, material: str | None) -> list[str]:
         return print_file_problems(analysis, profile, material)
 
-    printers = PrinterService(clock, secrets, clients, on_printer_ready=wake, on_topic_added=topic_added)
+    printers = PrinterService(
+        clock, secrets, clients, on_printer_ready=wake, on_topic_added=topic_added,
+        allowed_networks=settings.printer_allowed_networks,
+    )
     requests, deliveries = RequestService(clock), DeliveryService(clock)
     return Services(
         settings=settings,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -49,6 +50,11 @@ class Settings(BaseSettings):
         description="PrusaSlicer config files named by printer profiles' slicer_config.",
     )
     slicer_timeout_seconds: float = Field(300.0, gt=0, le=3600)
+    printer_allowed_networks: Annotated[list[str] | None, NoDecode] = Field(
+        None,
+        description="CIDR networks printers may be registered in, comma-separated (e.g. 10.20.0.0/16,"
+        "192.168.8.0/24); every address a printer's host resolves to must lie in one. Empty: any.",
+    )
     bad_token_max_failures: int = Field(
         20, ge=1, le=100_000, description="Bad tokens one client address may send per window before 429s."
     )
@@ -59,6 +65,17 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
+
+    @field_validator("printer_allowed_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.replace(";", ",").split(",") if part.strip()] or None
+        if value is not None:
+            from printfarm.printers.network import parse_networks
+
+            parse_networks(value)  # a ValueError names the bad network
+        return value
 
     @field_validator("mqtt_url")
     @classmethod

@@ -5,11 +5,12 @@ from __future__ import annotations
 import builtins
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from printfarm.adapters.net import resolve_host
 from printfarm.adapters.octoprint.port import PrinterClient, PrinterClientFactory
 from printfarm.adapters.secrets import SecretBox
 from printfarm.audit.service import record
@@ -17,8 +18,11 @@ from printfarm.auth.rules import Action, Actor, require
 from printfarm.clock import Clock
 from printfarm.db.session import after_commit
 from printfarm.db.tables import Printer, PrinterProfile, Site
-from printfarm.errors import AlreadyExists, InputError, NotFound, PrinterAuthRejected, PrinterUnreachable
+from printfarm.errors import (
+    AlreadyExists, InputError, NotFound, PrinterAuthRejected, PrinterCommandFailed, PrinterUnreachable,
+)
 from printfarm.printers import repository
+from printfarm.printers.network import address_problem, parse_networks, url_host
 from printfarm.printers.rules import ConnectionState, suggested_base_topic
 from printfarm.printers.schemas import CurrentJob, PrinterCreate, PrinterRead, PrinterUpdate
 from printfarm.registry.service import get_or_404
@@ -34,7 +38,13 @@ class PrinterService:
         clients: PrinterClientFactory,
         on_printer_ready: Callable[[], None] = lambda: None,
         on_topic_added: Callable[[str], None] = lambda topic: None,
+        *,
+        allowed_networks: Sequence[str] | None = None,
+        resolve: Callable[[str], list[str]] = resolve_host,
     ) -> None:
+        """allowed_networks (CIDR strings), when given, are the only places a printer may be registered."""
+        self._allowed_networks = parse_networks(allowed_networks) if allowed_networks is not None else None
+        self._resolve = resolve
         self._clock = clock
         self._secrets = secrets
         self._clients = clients
@@ -60,6 +70,7 @@ class PrinterService:
             raise AlreadyExists(f"site {site.id} already has a printer named {data.name!r}")
         if session.scalar(select(Printer.id).where(Printer.mqtt_base_topic == topic)):
             raise AlreadyExists(f"MQTT base topic {topic!r} is already used by another printer")
+        self._check_address(data.base_url)
         api_key = data.api_key.get_secret_value()
         try:
             version = self._clients(data.base_url, api_key).check()
@@ -67,6 +78,8 @@ class PrinterService:
             raise InputError(f"printer at {data.base_url} refused the API key: {err}") from err
         except PrinterUnreachable as err:
             raise InputError(f"printer at {data.base_url} is unreachable: {err}") from err
+        except PrinterCommandFailed as err:  # e.g. a redirect to another host, or not OctoPrint at all
+            raise InputError(f"printer at {data.base_url} did not answer as OctoPrint: {err}") from err
         now = self._clock.now()
         printer = Printer(
             site_id=site.id,
@@ -92,6 +105,32 @@ class PrinterService:
         after_commit(session, lambda: self._on_topic_added(topic))
         after_commit(session, self._on_printer_ready)
         return printer
+
+    def _check_address(self, base_url: str) -> None:
+        """InputError unless every address of the URL's host lies in the allowed networks (when set)."""
+        if self._allowed_networks is None:
+            return
+        try:
+            host = url_host(base_url)
+            addresses = self._resolve(host)
+        except (ValueError, PrinterUnreachable) as err:
+            raise InputError(f"printer at {base_url}: {err}") from err
+        problem = address_problem(host, addresses, self._allowed_networks)
+        if problem is not None:
+            raise InputError(f"printer at {base_url}: {problem}")
+
+    def reencrypt_api_keys(self, session: Session, actor: Actor, box: SecretBox) -> int:
+        """Re-encrypt every printer's API key under box's newest key; the number of printers.
+
+        Raises ConfigError (nothing changes: the unit of work rolls back) when no key of box opens one.
+        """
+        require(actor, Action.MANAGE_SITES)
+        printers = builtins.list(session.scalars(select(Printer).order_by(Printer.id)))
+        for printer in printers:
+            printer.api_key_encrypted = box.rotate(printer.api_key_encrypted)
+        record(session, actor, self._clock.now(), "secrets.rotate", "printer", None, {"printers": len(printers)})
+        log.info("re-encrypted the API keys of %d printers under the newest key", len(printers))
+        return len(printers)
 
     def update(self, session: Session, actor: Actor, printer_id: int, data: PrinterUpdate) -> Printer:
         printer = get_or_404(session, Printer, printer_id, "printer")

@@ -13,6 +13,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit
 
 import octorest
 import requests
@@ -27,6 +28,10 @@ T = TypeVar("T")
 # OctoPrint's state strings while a connection attempt is under way: wait, do not connect again.
 _CONNECTING_PREFIXES = ("Opening serial", "Detecting", "Connecting")
 _BODY_CHARS_IN_MESSAGE = 200
+
+
+class RedirectRefused(requests.RequestException):
+    """A printer answered with a redirect to another host; printfarm does not follow it."""
 
 
 class _TimedSession(requests.Session):
@@ -46,6 +51,19 @@ class _TimedSession(requests.Session):
         if response.status_code >= 400:
             raise requests.HTTPError(f"{response.status_code} {response.reason}", response=response)
         return response
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        # requests drops an Authorization header on a cross-host redirect, but not X-Api-Key: a
+        # redirect elsewhere would hand the printer's key to whoever it points at.
+        target = super().get_redirect_target(resp)
+        if target is None:
+            return None
+        here, there = urlsplit(resp.url), urlsplit(urljoin(resp.url, target))
+        if there.scheme not in ("http", "https") or there.hostname != here.hostname:
+            raise RedirectRefused(
+                f"redirect ({resp.status_code}) to another host refused: {there.scheme}://{there.hostname}"
+            )
+        return target
 
 
 class OctorestPrinterClient(PrinterClient):
