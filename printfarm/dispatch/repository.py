@@ -102,7 +102,7 @@ def hospital_locations(session: Session, hospital_ids: set[int]) -> dict[int, tu
             Hospital.id.in_(hospital_ids), Hospital.latitude.is_not(None), Hospital.longitude.is_not(None)
         )
     )
-    return {hid: (lat, lon) for hid, lat, lon in rows}
+    return {hid: (lat, lon) for hid, lat, lon in rows if lat is not None and lon is not None}
 
 
 def part_names(session: Session, print_file_ids: set[int]) -> dict[int, str]:

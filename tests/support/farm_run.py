@@ -164,6 +164,8 @@ class Operator(threading.Thread):
             server = self.servers[turn % len(self.servers)]
             turn += 1
             try:
+                if turn % 10 == 0:
+                    self._clear_failed_plates(server)
                 finished = server.get("/api/jobs", params={"state": "finished"}).json()
                 for job in finished:
                     response = server.post(
@@ -177,6 +179,12 @@ class Operator(threading.Thread):
             except httpx.TransportError:
                 pass  # a server being killed or restarted
             self._halt.wait(0.2)
+
+    def _clear_failed_plates(self, server: ServeProcess) -> None:
+        """A failed or cancelled print leaves the bed to clean: 0 good, 0 rejected."""
+        for printer in server.get("/api/printers").json():
+            if not printer["is_bed_clear"] and printer["current_job"] is None:
+                server.post(f"/api/printers/{printer['id']}/clear-bed", json={"good_units": 0, "rejected_units": 0})
 
     def stop(self) -> None:
         self._halt.set()
