@@ -21,4 +21,9 @@ def test_demo_prints_the_batch_and_reports_good_units_per_site(tmp_path):
     total = re.search(r"^  total\s+(\d+)$", result.stdout, re.M)
     assert len(per_site) == 3 and all(n > 0 for n in per_site), result.stdout
     assert total is not None and sum(per_site) == int(total.group(1)) == 24, result.stdout
+    # the chain ends at the hospital: a delivery of the 24 units, traced to its plates, received
+    assert re.search(r"^delivery \d+: 24 units from 3 sites \(6 plates traced\), received by .+: 24 units$",
+                     result.stdout, re.M), result.stdout
+    assert re.search(r"^hospital request \d+: 24 requested, 24 QC-passed, 24 delivered, 0 outstanding$",
+                     result.stdout, re.M), result.stdout
     assert "Traceback" not in result.stderr

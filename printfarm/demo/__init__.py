@@ -22,8 +22,10 @@ from printfarm.app import create_app
 from printfarm.auth.rules import SYSTEM, Role
 from printfarm.batches.schemas import BatchCreate
 from printfarm.db.migrate import upgrade
+from printfarm.deliveries.schemas import DeliveryCreate, DeliveryReceive, SourceRequest
 from printfarm.demo.gcode import plate_gcode
 from printfarm.errors import PrintfarmError
+from printfarm.hospital_requests.schemas import RequestCreate
 from printfarm.jobs.rules import JobState
 from printfarm.printers.schemas import PrinterCreate
 from printfarm.registry.schemas import HospitalCreate, SiteCreate
@@ -78,7 +80,9 @@ def _seed(services: Services, farm: SimulatedFarm, site_names: list[str], units:
         for site_name in site_names:
             site_ids[_slug(site_name)] = services.registry.create_site(session, SYSTEM, SiteCreate(name=site_name)).id
         hospital = services.registry.create_hospital(
-            session, SYSTEM, HospitalCreate(name="Sahlgrenska University Hospital", city="Gothenburg")
+            session, SYSTEM,
+            HospitalCreate(name="Sahlgrenska University Hospital", city="Gothenburg",
+                           address="Blå stråket 5, 413 45 Göteborg", contact="Central stores"),
         )
         part = services.parts.create(
             session, SYSTEM, name="Face-shield frame (demo headband)", description="A headband frame for a face shield"
@@ -96,8 +100,12 @@ def _seed(services: Services, farm: SimulatedFarm, site_names: list[str], units:
                     api_key=printer.api_key, profile="prusa-mk3s-0.4", mqtt_base_topic=printer.base_topic,
                 ),
             )
+        request = services.requests.create(
+            session, SYSTEM, RequestCreate(hospital_id=hospital.id, part_id=part.id, quantity=units, urgency=3)
+        )
         batch = services.batches.create(
-            session, SYSTEM, BatchCreate(part_id=part.id, hospital_id=hospital.id, quantity=units, priority=10)
+            session, SYSTEM,
+            BatchCreate(part_id=part.id, hospital_id=hospital.id, quantity=units, priority=10, request_id=request.id),
         )
     return batch.id
 
@@ -178,6 +186,7 @@ def _watch(services: Services, settings: Settings, batch_id: int, options: DemoO
     rng = random.Random(2020)
     started = last_change = time.monotonic()
     last_good = -1
+    delivered = False
     while True:
         _clear_beds(services, options.reject_rate, rng)
         with services.db.unit_of_work() as session:
@@ -185,8 +194,11 @@ def _watch(services: Services, settings: Settings, batch_id: int, options: DemoO
         if batch.good_units != last_good:
             last_good, last_change = batch.good_units, time.monotonic()
             print(_progress_line(batch.good_units, batch.quantity), end="", flush=True)
-        if options.exit_when_done and batch.is_done:
+        if batch.is_done and not delivered:
             print()
+            _deliver(services, batch_id)
+            delivered = True
+        if options.exit_when_done and batch.is_done:
             return _report(services)
         now = time.monotonic()
         if options.exit_when_done and now - last_change > STALL_SECONDS:
@@ -197,6 +209,36 @@ def _watch(services: Services, settings: Settings, batch_id: int, options: DemoO
             print(f"\nprintfarm demo: timed out after {options.timeout_seconds:.0f} s", file=sys.stderr)
             return 1 if options.exit_when_done else 0
         time.sleep(0.25)
+
+
+def _deliver(services: Services, batch_id: int) -> None:
+    """The batch's units go to the hospital from every site's stock (oldest plates first), and arrive."""
+    with services.db.unit_of_work() as session:
+        batch = services.batches.get(session, SYSTEM, batch_id)
+        assert batch.request_id is not None
+        wanted, sources = batch.quantity, []
+        for row in services.deliveries.stock(session, SYSTEM, part_id=batch.part_id):
+            take = min(wanted, row.available_units)
+            if take > 0:
+                sources.append(SourceRequest(site_id=row.site_id, units=take))
+                wanted -= take
+        delivery = services.deliveries.plan(
+            session, SYSTEM,
+            DeliveryCreate(hospital_id=batch.hospital_id, part_id=batch.part_id, request_id=batch.request_id,
+                           sources=sources),
+        )
+    with services.db.unit_of_work() as session:
+        services.deliveries.ship(session, SYSTEM, delivery.id)
+    with services.db.unit_of_work() as session:
+        received = services.deliveries.receive(
+            session, SYSTEM, delivery.id, DeliveryReceive(units_received=delivery.units, received_by="demo receiver")
+        )
+        request = services.requests.get(session, SYSTEM, batch.request_id)
+    plates = len(received.sources)
+    print(f"delivery {received.id}: {received.units} units from {len(received.sites)} sites ({plates} plates traced), "
+          f"{received.state.value} by {received.hospital_name}: {received.units_received} units")
+    print(f"hospital request {request.id}: {request.requested_units} requested, {request.qc_passed_units} QC-passed, "
+          f"{request.delivered_units} delivered, {request.outstanding_units} outstanding")
 
 
 def _report(services: Services) -> int:
