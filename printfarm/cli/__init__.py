@@ -77,6 +77,8 @@ def token_create(
             )
     except PrintfarmError as err:
         raise _fail(err) from err
+    finally:
+        services.db.dispose()  # a pooled connection left open outlives the command
     typer.echo(plain)
     typer.echo(
         f"token {row.id}: role {role.value}" + (f", site {site}" if site else "")
