@@ -68,6 +68,9 @@ log = logging.getLogger(__name__)
 DISPATCH_TASK = "dispatch"
 HEALTH_TASK = "printer-health"
 RECONCILE_TASK = "reconcile"
+SILENT_PRINTERS_TASK = "silent-printers"
+TOPICS_TASK = "mqtt-topics"
+TOPICS_INTERVAL_SECONDS = 5.0
 HEALTH_INTERVAL_SECONDS = 15.0
 
 
@@ -171,19 +174,39 @@ class Runtime:
             protocol=settings.mqtt_protocol,
             on_batch=lambda batch: tracking.apply_raw([(m.topic, m.payload) for m in batch]),
             on_connect=lambda: self.scheduler.once(RECONCILE_TASK, tracking.reconcile),
+            shared_group=settings.mqtt_shared_group,
         )
         with self.services.db.unit_of_work() as session:
             self.ingest.watch(base_topics(session))
         ingest = self.ingest
-        self._watch_topic.connect(lambda topic: ingest.watch([topic]))
+
+        def watch(topic: str) -> None:
+            tracking.forget_topics()  # before the first message of the new printer can arrive
+            ingest.watch([topic])
+
+        self._watch_topic.connect(watch)
         self.ingest.start()
         dispatch = self.services.dispatch
         self.scheduler.every(DISPATCH_TASK, settings.dispatch_interval_seconds, dispatch.run_pass)
         self.scheduler.every(HEALTH_TASK, HEALTH_INTERVAL_SECONDS, dispatch.check_printers)
+        silence = settings.printer_silence_seconds
+        self.scheduler.every(
+            SILENT_PRINTERS_TASK, min(HEALTH_INTERVAL_SECONDS, max(0.5, silence / 2)),
+            lambda: tracking.poll_silent_printers(silence),
+        )
+        # A printer registered through another replica reaches this one's ingest here.
+        self.scheduler.every(TOPICS_TASK, TOPICS_INTERVAL_SECONDS, self._watch_registered_printers)
         self._wake.connect(lambda: self.scheduler.wake(DISPATCH_TASK))
         self.scheduler.start()
         self.scheduler.once(RECONCILE_TASK, tracking.reconcile)
         self.scheduler.wake(DISPATCH_TASK)
+
+    def _watch_registered_printers(self) -> None:
+        if self.ingest is None:
+            return
+        with self.services.db.unit_of_work() as session:
+            topics = base_topics(session)
+        self.ingest.watch(topics)
 
     def stop(self) -> None:
         self.scheduler.stop()
