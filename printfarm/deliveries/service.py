@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 import logging
 
 from sqlalchemy.orm import Session
@@ -44,7 +46,7 @@ class DeliveryService:
 
     def stock(
         self, session: Session, actor: Actor, *, part_id: int | None = None, site_id: int | None = None
-    ) -> list[StockRow]:
+    ) -> builtins.list[StockRow]:
         """Units per site and part: QC-passed, reserved, shipped, in stock, available (never negative)."""
         require(actor, Action.READ)
         counts = repository.stock_counts(session)
@@ -66,7 +68,7 @@ class DeliveryService:
     def list(
         self, session: Session, actor: Actor, *, hospital_id: int | None = None, request_id: int | None = None,
         state: DeliveryState | None = None,
-    ) -> list[DeliveryRead]:
+    ) -> builtins.list[DeliveryRead]:
         """Deliveries, oldest first; a hospital token sees only its own hospital's."""
         require(actor, Action.READ)
         hospital_id = own_hospital(actor, hospital_id)
@@ -79,7 +81,7 @@ class DeliveryService:
         own_hospital(actor, delivery.hospital_id)
         return self._reads(session, [delivery])[0]
 
-    def _reads(self, session: Session, deliveries: list[Delivery]) -> list[DeliveryRead]:
+    def _reads(self, session: Session, deliveries: builtins.list[Delivery]) -> builtins.list[DeliveryRead]:
         traces = repository.trace_rows(session, [d.id for d in deliveries])
         hospitals = {h.id: h.name for h in (session.get(Hospital, i) for i in {d.hospital_id for d in deliveries}) if h}
         parts = {p.id: p for p in (session.get(Part, i) for i in {d.part_id for d in deliveries}) if p}
@@ -137,7 +139,7 @@ class DeliveryService:
                  delivery.part_id, delivery.hospital_id)
         return self._reads(session, [delivery])[0]
 
-    def _allocate(self, session: Session, delivery: Delivery, sources: list[SourceRequest]) -> None:
+    def _allocate(self, session: Session, delivery: Delivery, sources: builtins.list[SourceRequest]) -> None:
         site_ids = [s.site_id for s in sources]
         if len(set(site_ids)) != len(site_ids):
             raise InputError(f"each site may appear once in sources (got sites {site_ids})")

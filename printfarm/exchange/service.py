@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 from collections.abc import Callable
 
 from sqlalchemy import select
@@ -40,7 +42,7 @@ class ExchangeService:
         record(session, actor, post.created_at, "exchange.post", "exchange_post", post.id, data.model_dump(mode="json"))
         return post
 
-    def _site_printers(self, session: Session, site_id: int, printer_ids: list[int]) -> list[Printer]:
+    def _site_printers(self, session: Session, site_id: int, printer_ids: builtins.list[int]) -> builtins.list[Printer]:
         printers = list(session.scalars(select(Printer).where(Printer.id.in_(printer_ids))))
         found = {p.id: p for p in printers}
         missing = sorted(set(printer_ids) - set(found))
@@ -54,7 +56,7 @@ class ExchangeService:
     def list(
         self, session: Session, actor: Actor, *, is_closed: bool | None = False, kind: PostKind | None = None,
         category: PostCategory | None = None,
-    ) -> list[ExchangePost]:
+    ) -> builtins.list[ExchangePost]:
         require(actor, Action.READ)
         query = select(ExchangePost).order_by(ExchangePost.id.desc())
         if is_closed is not None:

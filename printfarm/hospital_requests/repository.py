@@ -41,6 +41,8 @@ def fulfilment(session: Session, request_ids: list[int]) -> dict[int, Fulfilment
     ))
     progress = progress_by_batch(session, [b.id for b in batches]) if batches else {}
     for batch_id, request_id, quantity, is_cancelled in batches:
+        if request_id is None:  # not selected; the column is nullable
+            continue
         f = result[request_id]
         if not is_cancelled:
             f.batched += quantity
@@ -54,6 +56,8 @@ def fulfilment(session: Session, request_ids: list[int]) -> dict[int, Fulfilment
         .group_by(Delivery.request_id, Delivery.state)
     )
     for request_id, state, units, received in deliveries:
+        if request_id is None:
+            continue
         f = result[request_id]
         state = DeliveryState(state)
         if state is DeliveryState.PLANNED:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 from sqlalchemy.orm import Session
 
 from printfarm.audit.service import record
@@ -44,7 +46,7 @@ class RequestService:
 
     def list(
         self, session: Session, actor: Actor, *, hospital_id: int | None = None, is_closed: bool | None = None
-    ) -> list[RequestRead]:
+    ) -> builtins.list[RequestRead]:
         """Requests with fulfilment; a hospital token sees only its own hospital's."""
         require(actor, Action.READ)
         hospital_id = own_hospital(actor, hospital_id)
@@ -56,7 +58,7 @@ class RequestService:
         own_hospital(actor, request.hospital_id)
         return self._reads(session, [request])[0]
 
-    def _reads(self, session: Session, requests: list[HospitalRequest]) -> list[RequestRead]:
+    def _reads(self, session: Session, requests: builtins.list[HospitalRequest]) -> builtins.list[RequestRead]:
         done = repository.fulfilment(session, [r.id for r in requests])
         result = []
         for r in requests:
