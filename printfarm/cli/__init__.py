@@ -138,6 +138,11 @@ def demo(
 
 def _register_optional_commands() -> None:
     """Sub-apps owned by feature modules."""
+    from printfarm.cli import backup, secrets
+
+    app.add_typer(secrets.app, name="secrets")
+    app.command("backup")(backup.backup)
+    app.command("restore")(backup.restore)
     from printfarm.cli import parts, stl
 
     app.add_typer(stl.app, name="stl")
