@@ -44,6 +44,8 @@ from printfarm.hospital_requests.api import router as requests_router
 from printfarm.hospital_requests.service import RequestService
 from printfarm.jobs.api import router as jobs_router
 from printfarm.jobs.service import JobService
+from printfarm.metrics.service import DashboardService
+from printfarm.metrics.timing import timed
 from printfarm.output.api import router as output_router
 from printfarm.output.service import OutputService
 from printfarm.parts.api import router as parts_router
@@ -60,6 +62,8 @@ from printfarm.settings import Settings
 from printfarm.tasks import TaskScheduler, Hook
 from printfarm.tracking.service import TrackingService
 from printfarm.web.delivery_note import router as delivery_note_router
+from printfarm.web.metrics import router as metrics_router
+from printfarm.web.pages import api_router as dashboard_api_router
 from printfarm.web.pages import router as web_router
 from printfarm.web.pages import static_files
 
@@ -141,6 +145,7 @@ def build_services(
         deliveries=deliveries,
         exchange=ExchangeService(clock, on_printers_available=wake),
         exports=ExportService(deliveries, requests),
+        dashboard=DashboardService(clock),
     )
 
 
@@ -187,7 +192,9 @@ class Runtime:
         self._watch_topic.connect(watch)
         self.ingest.start()
         dispatch = self.services.dispatch
-        self.scheduler.every(DISPATCH_TASK, settings.dispatch_interval_seconds, dispatch.run_pass)
+        self.scheduler.every(
+            DISPATCH_TASK, settings.dispatch_interval_seconds, timed(self.services.dispatch_timing, dispatch.run_pass)
+        )
         self.scheduler.every(HEALTH_TASK, HEALTH_INTERVAL_SECONDS, dispatch.check_printers)
         silence = settings.printer_silence_seconds
         self.scheduler.every(
@@ -251,6 +258,8 @@ def create_app(settings: Settings, *, services: Services | None = None, run_back
     ):
         app.include_router(router, prefix="/api")
     app.include_router(web_router)
+    app.include_router(dashboard_api_router)
+    app.include_router(metrics_router)
     app.include_router(delivery_note_router)
     app.mount("/static", static_files(), name="static")
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from printfarm.adapters.storage import FileStore
 from printfarm.auth.service import TokenService
@@ -15,6 +15,8 @@ from printfarm.exchange.service import ExchangeService
 from printfarm.exports.service import ExportService
 from printfarm.hospital_requests.service import RequestService
 from printfarm.jobs.service import JobService
+from printfarm.metrics.service import DashboardService
+from printfarm.metrics.timing import DurationStats
 from printfarm.output.service import OutputService
 from printfarm.parts.service import PartService
 from printfarm.printers.service import PrinterService
@@ -42,3 +44,5 @@ class Services:
     deliveries: DeliveryService
     exchange: ExchangeService
     exports: ExportService
+    dashboard: DashboardService
+    dispatch_timing: DurationStats = field(default_factory=DurationStats)  # the scheduler's passes, for /metrics

@@ -316,3 +316,30 @@ class AuditEvent(Base):
     object_type: Mapped[str] = mapped_column(String(40))
     object_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class OutputDaily(Base):
+    """Good and rejected units per site and day: the sums of Output rows, kept in the QC transaction.
+
+    Dashboards and /metrics read this instead of summing every Output row on each request;
+    `printfarm.metrics.repository.rebuild_rollups` recomputes it from outputs.
+    """
+
+    __tablename__ = "output_daily"
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True, index=True)
+    good_units: Mapped[int] = mapped_column(Integer, default=0)
+    rejected_units: Mapped[int] = mapped_column(Integer, default=0)
+    plates: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OutputByBatch(Base):
+    """Good and rejected units per batch: the sums of its Output rows, kept in the QC transaction."""
+
+    __tablename__ = "output_by_batch"
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), primary_key=True)
+    good_units: Mapped[int] = mapped_column(Integer, default=0)
+    rejected_units: Mapped[int] = mapped_column(Integer, default=0)
+    plates: Mapped[int] = mapped_column(Integer, default=0)

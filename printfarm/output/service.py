@@ -16,6 +16,7 @@ from printfarm.db.session import after_commit
 from printfarm.db.tables import Batch, Output, Printer, PrintFile, PrintJob, Site
 from printfarm.errors import Conflict, InputError
 from printfarm.jobs.rules import JobState, check_move
+from printfarm.metrics.repository import add_output
 from printfarm.output.schemas import ClearBedResult, SiteUnits
 from printfarm.printers.repository import active_jobs_by_printer
 from printfarm.registry.service import get_or_404
@@ -44,6 +45,7 @@ def complete_job(
         recorded_at=now,
     )
     session.add(output)
+    add_output(session, output)  # the dashboards' rollups, in the same transaction
     return output
 
 

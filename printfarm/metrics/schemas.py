@@ -1,0 +1,127 @@
+"""Read models of the dashboard pages (also the JSON of /api/dashboard)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel
+
+
+class Totals(BaseModel):
+    requested_units: int  # units wanted by batches that are not cancelled
+    in_production_units: int  # units on plates that are claimed, printing or waiting for QC
+    printed_units: int  # good + rejected: every QC-recorded unit
+    good_units: int  # QC-passed
+    rejected_units: int
+    shipped_units: int  # units in deliveries that left their sites (shipped or received)
+    delivered_units: int  # units hospitals confirmed they received
+
+
+class SiteCount(BaseModel):
+    site_id: int
+    site_name: str
+    good_units: int
+    rejected_units: int
+
+
+class DayCount(BaseModel):
+    day: dt.date
+    good_units: int
+    rejected_units: int
+
+
+class BatchRow(BaseModel):
+    id: int
+    part_name: str
+    hospital_name: str
+    quantity: int
+    priority: int
+    due_at: dt.datetime | None
+    is_cancelled: bool
+    good_units: int
+    rejected_units: int
+    in_production_units: int
+
+    @property
+    def is_done(self) -> bool:
+        return self.good_units >= self.quantity
+
+
+class Overview(BaseModel):
+    totals: Totals
+    sites: list[SiteCount]  # the sites with most good units first, at most `site_limit`
+    site_count: int  # all sites
+    days: list[DayCount]  # one entry per day of the window, oldest first, zeros included
+    batches: list[BatchRow]  # batches in production, most urgent first
+    open_batch_count: int
+    printers_by_status: dict[str, int]
+
+
+class PrinterCard(BaseModel):
+    id: int
+    name: str
+    site_id: int
+    site_name: str
+    profile: str
+    loaded_material: str
+    status: str
+    state_text: str | None
+    is_enabled: bool
+    disabled_reason: str | None
+    is_bed_clear: bool
+    tool_temp_c: float | None
+    bed_temp_c: float | None
+    job_id: int | None
+    job_state: str | None
+    batch_id: int | None
+    progress_percent: int | None
+    units_per_print: int | None
+    time_left_seconds: int | None
+    time_left: str
+    can_operate: bool  # the caller may clear this printer's bed
+
+
+class PrinterWall(BaseModel):
+    printers: list[PrinterCard]
+    total: int  # printers matching the filter
+    page: int
+    pages: int
+    per_page: int
+    site_id: int | None
+    needs_attention: bool
+    by_status: dict[str, int]  # over the filter's site (all sites without one)
+    good_units: int  # QC-passed units of the filter's site (all sites without one)
+    sites: list[tuple[int, str]]  # for the site picker
+
+
+class SiteRow(BaseModel):
+    id: int
+    name: str
+    city: str | None
+    is_paused: bool
+    printers: int
+    printers_online: int
+    printers_busy: int
+    beds_not_clear: int
+    good_units: int
+    rejected_units: int
+
+
+class BatchPage(BaseModel):
+    batches: list[BatchRow]
+    total: int
+    page: int
+    pages: int
+    per_page: int
+    open_only: bool
+
+
+class HospitalRow(BaseModel):
+    id: int
+    name: str
+    city: str | None
+    requested_units: int  # open hospital requests
+    batched_units: int  # units in batches for it that are not cancelled
+    good_units: int  # QC-passed units of those batches
+    shipped_units: int
+    delivered_units: int

@@ -1,0 +1,173 @@
+"""Dashboard use-cases: the overview, the printer wall, sites, batches, hospitals, and /metrics samples."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+from sqlalchemy.orm import Session
+
+from printfarm.auth.rules import Action, Actor, may, require
+from printfarm.clock import Clock
+from printfarm.metrics import repository
+from printfarm.metrics.rules import PrinterStatus, clamp_page, duration_text, page_count, printer_status, time_left_seconds
+from printfarm.metrics.schemas import (
+    BatchPage,
+    BatchRow,
+    DayCount,
+    HospitalRow,
+    Overview,
+    PrinterCard,
+    PrinterWall,
+    SiteCount,
+    SiteRow,
+    Totals,
+)
+
+OVERVIEW_SITES = 25  # bars in the overview chart; the sites page lists every site
+OVERVIEW_DAYS = 30
+OVERVIEW_BATCHES = 20
+PRINTERS_PER_PAGE = 48
+BATCHES_PER_PAGE = 50
+
+
+def _batch_row(line: repository.BatchLine) -> BatchRow:
+    b = line.batch
+    return BatchRow(
+        id=b.id, part_name=line.part_name, hospital_name=line.hospital_name, quantity=b.quantity,
+        priority=b.priority, due_at=b.due_at, is_cancelled=b.is_cancelled, good_units=line.good_units,
+        rejected_units=line.rejected_units, in_production_units=line.in_production_units,
+    )
+
+
+def _status_counts(session: Session, site_id: int | None) -> dict[str, int]:
+    counts: Counter[str] = Counter({status.value: 0 for status in PrinterStatus})
+    for connection, enabled, bed_clear, job_state, n in repository.printer_state_counts(session, site_id):
+        counts[printer_status(connection, enabled, bed_clear, job_state).value] += n
+    return dict(counts)
+
+
+class DashboardService:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    def totals(self, session: Session, actor: Actor) -> Totals:
+        require(actor, Action.READ)
+        good, rejected = repository.output_totals(session)
+        shipped, delivered = repository.delivery_units(session)
+        return Totals(
+            requested_units=repository.requested_units(session),
+            in_production_units=repository.in_production_units(session),
+            printed_units=good + rejected,
+            good_units=good,
+            rejected_units=rejected,
+            shipped_units=shipped,
+            delivered_units=delivered,
+        )
+
+    def overview(self, session: Session, actor: Actor, days: int = OVERVIEW_DAYS) -> Overview:
+        """Totals, the top sites by good units, good units per day (UTC) of the last `days`, open batches."""
+        require(actor, Action.READ)
+        today = self._clock.now().astimezone(dt.UTC).date()
+        first = today - dt.timedelta(days=days - 1)
+        per_day = repository.units_by_day(session, first)
+        day_counts = []
+        for offset in range(days):
+            day = first + dt.timedelta(days=offset)
+            good, rejected = per_day.get(day, (0, 0))
+            day_counts.append(DayCount(day=day, good_units=good, rejected_units=rejected))
+        return Overview(
+            totals=self.totals(session, actor),
+            sites=[
+                SiteCount(site_id=i, site_name=n, good_units=g, rejected_units=r)
+                for i, n, g, r in repository.units_by_site(session, OVERVIEW_SITES)
+            ],
+            site_count=repository.site_count(session),
+            days=day_counts,
+            batches=[_batch_row(line) for line in repository.batch_lines(session, True, 0, OVERVIEW_BATCHES)],
+            open_batch_count=repository.count_batches(session, True),
+            printers_by_status=_status_counts(session, None),
+        )
+
+    def printer_wall(
+        self, session: Session, actor: Actor, *, site_id: int | None = None, needs_attention: bool = False, page: int = 1,
+        per_page: int = PRINTERS_PER_PAGE,
+    ) -> PrinterWall:
+        """One page of printer cards (by site, then name); `can_operate` says where the caller may clear beds."""
+        require(actor, Action.READ)
+        total = repository.count_printers(session, site_id, needs_attention)
+        page = clamp_page(page, total, per_page)
+        now = self._clock.now()
+        cards = []
+        for line in repository.printer_lines(session, site_id, needs_attention, (page - 1) * per_page, per_page):
+            p, job = line.printer, line.job
+            left = time_left_seconds(job.progress_percent, job.started_at, now, line.estimated_seconds) if job else None
+            if job is not None and job.state.value == "finished":
+                left = 0
+            cards.append(
+                PrinterCard(
+                    id=p.id, name=p.name, site_id=p.site_id, site_name=line.site_name, profile=line.profile_name,
+                    loaded_material=p.loaded_material,
+                    status=printer_status(p.connection.value, p.is_enabled, p.is_bed_clear, job.state if job else None).value,
+                    state_text=p.state_text, is_enabled=p.is_enabled, disabled_reason=p.disabled_reason,
+                    is_bed_clear=p.is_bed_clear, tool_temp_c=p.tool_temp_c, bed_temp_c=p.bed_temp_c,
+                    job_id=job.id if job else None, job_state=job.state.value if job else None,
+                    batch_id=job.batch_id if job else None, progress_percent=job.progress_percent if job else None,
+                    units_per_print=job.units_per_print if job else None,
+                    time_left_seconds=left, time_left=duration_text(left) if job and left else "",
+                    can_operate=may(actor, Action.OPERATE_PRINTER, p.site_id),
+                )
+            )
+        return PrinterWall(
+            printers=cards, total=total, page=page, pages=page_count(total, per_page), per_page=per_page,
+            site_id=site_id, needs_attention=needs_attention, by_status=_status_counts(session, site_id),
+            good_units=repository.output_totals(session, site_id)[0],
+            sites=repository.site_choices(session),
+        )
+
+    def sites(self, session: Session, actor: Actor) -> list[SiteRow]:
+        require(actor, Action.READ)
+        return [
+            SiteRow(
+                id=s.id, name=s.name, city=s.city, is_paused=s.is_paused, printers=p, printers_online=o,
+                printers_busy=b, beds_not_clear=n, good_units=g, rejected_units=r,
+            )
+            for s, p, o, b, n, g, r in repository.site_rows(session)
+        ]
+
+    def batches(self, session: Session, actor: Actor, *, open_only: bool = True, page: int = 1, per_page: int = BATCHES_PER_PAGE) -> BatchPage:
+        require(actor, Action.READ)
+        total = repository.count_batches(session, open_only)
+        page = clamp_page(page, total, per_page)
+        lines = repository.batch_lines(session, open_only, (page - 1) * per_page, per_page)
+        return BatchPage(
+            batches=[_batch_row(line) for line in lines], total=total, page=page,
+            pages=page_count(total, per_page), per_page=per_page, open_only=open_only,
+        )
+
+    def hospitals(self, session: Session, actor: Actor) -> list[HospitalRow]:
+        require(actor, Action.READ)
+        return [
+            HospitalRow(
+                id=h.id, name=h.name, city=h.city, requested_units=q, batched_units=b, good_units=g,
+                shipped_units=s, delivered_units=r,
+            )
+            for h, q, b, g, s, r in repository.hospital_rows(session)
+        ]
+
+    # -- /metrics ------------------------------------------------------------------------------
+
+    def printers_by_status(self, session: Session, actor: Actor) -> dict[str, int]:
+        require(actor, Action.READ)
+        return _status_counts(session, None)
+
+    def jobs_by_state(self, session: Session, actor: Actor) -> dict[str, int]:
+        require(actor, Action.READ)
+        return repository.jobs_by_state(session)
+
+    def units_by_site(self, session: Session, actor: Actor) -> list[SiteCount]:
+        require(actor, Action.READ)
+        return [
+            SiteCount(site_id=i, site_name=n, good_units=g, rejected_units=r)
+            for i, n, g, r in repository.units_by_site(session)
+        ]
