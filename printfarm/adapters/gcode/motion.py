@@ -22,9 +22,10 @@ from printfarm.adapters.gcode.numbers import parse_numbers
 AXES = "XYZE"
 BLOCK_BYTES = 1 << 18  # 256 KiB of text per block: its temporaries fit in L2
 
-_AXIS_OF_BYTE = np.zeros(256, dtype=np.uint8)
-for _i, _letter in enumerate(AXES, start=1):
-    _AXIS_OF_BYTE[ord(_letter)] = _i
+_X = np.uint8(ord("X"))
+_E = np.uint8(ord("E"))
+_E_AS_LETTER = (ord("E") - ord("X")) % 256  # what `text - _X` makes of an E
+_SEMICOLON = np.uint8(ord(";"))
 
 _MOVE, _G90, _G91, _G92, _M82, _M83 = range(6)
 _KIND_CODES = {
@@ -47,45 +48,56 @@ class Motion:
 
 
 def track_motion(lines: Lines) -> Motion:
-    """Follow every move of `lines`; see the module docstring for the rules."""
+    """Follow every move of `lines`; see the module docstring for the rules.
+
+    The events are followed a block of text at a time, the state (modes, position) carried from
+    one block to the next, so that every temporary array stays small: it is reused from the heap
+    and stays in cache (whole-file temporaries cost more in page faults than the arithmetic).
+    """
     kinds = np.full(len(lines.starts), -1, dtype=np.int8)
     for kind, codes in _KIND_CODES.items():
         for code in codes:
             kinds[lines.is_command(code)] = kind
     event_lines = np.flatnonzero(kinds >= 0)
-    kind = kinds[event_lines]
-    values = _axis_words(lines, event_lines)
+    event_kinds = kinds[event_lines]
+    del kinds
+    event_starts = lines.starts[event_lines]
+    line_ends = np.append(lines.newlines, lines.size)[event_lines]
+    follower = _Follower()
     with np.errstate(all="ignore"):
-        return _follow(kind, values)
+        for first, last in block_bounds(event_starts, BLOCK_BYTES):
+            values = _axis_words(lines.buf, event_starts[first:last], line_ends[first:last])
+            follower.follow(event_kinds[first:last], values)
+    return follower.motion()
 
 
-def _axis_words(lines: Lines, event_lines: np.ndarray) -> np.ndarray:
+def _axis_words(buf: np.ndarray, starts: np.ndarray, line_ends: np.ndarray) -> np.ndarray:
     """values[a, i]: the number after axis letter AXES[a] on event line i, NaN where absent.
 
-    The text is read in blocks of whole lines, so that every temporary array stays small: it is
-    reused from the heap and stays in cache (whole-file temporaries cost more in page faults than
-    the arithmetic).
+    `starts` and `line_ends` are the byte offsets of one block's event lines, in order.
     """
-    values = np.full((len(AXES), len(event_lines)), np.nan)
-    flat = values.reshape(-1)
-    event_starts = lines.starts[event_lines]
-    code_ends = np.append(lines.newlines, lines.size)[event_lines]
-    for first, last in block_bounds(event_starts, BLOCK_BYTES):
-        begin, end = int(event_starts[first]), int(code_ends[last - 1])
-        text = lines.buf[begin:end]
-        starts = event_starts[first:last] - begin
-        ends = code_ends[first:last] - begin
-        semicolons = np.flatnonzero(text == ord(";"))
-        if len(semicolons):
-            ends = np.minimum(ends, np.append(semicolons, len(text))[np.searchsorted(semicolons, starts)])
-        axis = _AXIS_OF_BYTE[text]
-        positions = np.flatnonzero(axis)
-        event = np.searchsorted(starts, positions, side="right") - 1
-        in_code = positions < ends[event]  # event >= 0: the block starts with an event line
-        positions, event = positions[in_code], event[in_code]
-        numbers = parse_numbers(lines.buf, positions + (begin + 1))
-        # the last word of an axis on a line counts, even one without digits
-        flat[(axis[positions].astype(np.int64) - 1) * len(event_lines) + event + first] = numbers
+    begin, end = int(starts[0]), int(line_ends[-1])
+    text = buf[begin:end]
+    starts = starts - begin
+    ends = line_ends - begin
+    semicolons = np.flatnonzero(text == _SEMICOLON)
+    if len(semicolons):
+        ends = np.minimum(ends, np.append(semicolons, len(text))[np.searchsorted(semicolons, starts)])
+    # X, Y, Z are 0x58-0x5A: one wrapping subtraction and one comparison find them
+    letters = text - _X
+    is_axis = letters <= 2
+    is_axis |= text == _E
+    positions = np.flatnonzero(is_axis)
+    event = np.searchsorted(starts, positions, side="right") - 1
+    in_code = np.flatnonzero(positions < ends[event])  # event >= 0: the block starts with an event line
+    positions, event = positions[in_code], event[in_code]
+    numbers = parse_numbers(buf, positions + (begin + 1))
+    axis = letters[positions].astype(np.intp)
+    axis[axis == _E_AS_LETTER] = 3
+    count = len(starts)
+    values = np.full((len(AXES), count), np.nan)
+    # the last word of an axis on a line counts, even one without digits
+    values.reshape(-1)[axis * count + event] = numbers
     return values
 
 
@@ -106,50 +118,80 @@ def _forward_fill(is_mark: np.ndarray, value: np.ndarray, initial: bool) -> np.n
     return np.where(latest >= 0, value[np.maximum(latest, 0)], initial)
 
 
-def _positions(values: np.ndarray, is_move: np.ndarray, is_g92: np.ndarray, relative: np.ndarray) -> np.ndarray:
-    """Solve p[i] = value (absolute move or G92), p[i-1] + value (relative move) or p[i-1]."""
+def _positions(
+    values: np.ndarray, is_move: np.ndarray, is_g92: np.ndarray, relative: np.ndarray, initial: float
+) -> np.ndarray:
+    """Solve p[i] = value (absolute move or G92), p[i-1] + value (relative move) or p[i-1],
+    with p[-1] = `initial`."""
     present = ~np.isnan(values)
     stepping = is_move & relative & present
     latest = np.where(present & (is_g92 | is_move & ~relative), np.arange(len(values)), -1)
     np.maximum.accumulate(latest, out=latest)
     anchor = np.maximum(latest, 0)
     if not stepping.any():
-        return np.where(latest >= 0, values[anchor], 0.0)
+        return np.where(latest >= 0, values[anchor], initial)
     walked = np.cumsum(np.where(stepping, values, 0.0))
-    return np.where(latest >= 0, values[anchor] - walked[anchor], 0.0) + walked
+    return np.where(latest >= 0, values[anchor] - walked[anchor], initial) + walked
 
 
-def _follow(kind: np.ndarray, values: np.ndarray) -> Motion:
-    is_move = kind == _MOVE
-    is_g92 = kind == _G92
-    bare_g92 = is_g92 & np.isnan(values).all(axis=0)
-    values[:, bare_g92] = 0.0
-    absolute_marks = (kind == _G90) | (kind == _G91)
-    relative_xyz = _forward_fill(absolute_marks, kind == _G91, initial=False)
-    relative_e = relative_xyz | _forward_fill((kind == _M82) | (kind == _M83), kind == _M83, initial=False)
+class _Follower:
+    """The machine state carried from block to block, and what the blocks so far add up to."""
 
-    x, y, z, e = (
-        _positions(values[a], is_move, is_g92, relative_e if a == 3 else relative_xyz) for a in range(4)
-    )
-    advance = np.diff(e, prepend=0.0)
-    advance[~is_move] = 0.0
-    extruding = np.flatnonzero(advance > 0)
-    extents = None
-    if len(extruding):
-        ends = np.zeros(len(kind), dtype=bool)
-        ends[extruding] = True
-        touched = ends | np.append(ends[1:], False)  # an extruding move starts where the last event ended
-        origin = [0.0] if ends[0] else []  # the first event starts where every axis is 0
-        extents = {}
-        for name, axis in zip("xyz", (x, y, z)):
-            points = np.append(axis[touched], origin)
-            extents[name] = (float(points.min()), float(points.max()))
-    heights = np.round(z[extruding], 3)
-    layer_heights = len(np.unique(heights[np.flatnonzero(np.diff(heights, prepend=np.nan))]))
-    return Motion(
-        moves=int(is_move.sum()),
-        extruding_moves=len(extruding),
-        extents_mm=extents,
-        filament_mm=float(advance.sum()),
-        layer_heights=layer_heights,
-    )
+    def __init__(self) -> None:
+        self.position = [0.0, 0.0, 0.0, 0.0]  # x, y, z, e after the last event; all start at 0
+        self.relative_xyz = False  # G91 in force
+        self.relative_e_mode = False  # M83 in force (E is also relative under G91)
+        self.moves = 0
+        self.extruding_moves = 0
+        self.filament_mm = 0.0
+        self.lowest = [np.inf] * 3
+        self.highest = [-np.inf] * 3
+        self.heights: list[np.ndarray] = []
+
+    def follow(self, kind: np.ndarray, values: np.ndarray) -> None:
+        """Follow one block of events: `kind` per event, `values` as `_axis_words` returns them."""
+        is_move = kind == _MOVE
+        is_g92 = kind == _G92
+        bare_g92 = is_g92 & np.isnan(values).all(axis=0)
+        values[:, bare_g92] = 0.0
+        absolute_marks = (kind == _G90) | (kind == _G91)
+        relative_xyz = _forward_fill(absolute_marks, kind == _G91, initial=self.relative_xyz)
+        relative_e_mode = _forward_fill((kind == _M82) | (kind == _M83), kind == _M83, initial=self.relative_e_mode)
+        relative_e = relative_xyz | relative_e_mode
+        x, y, z, e = (
+            _positions(values[a], is_move, is_g92, relative_e if a == 3 else relative_xyz, self.position[a])
+            for a in range(4)
+        )
+        advance = np.diff(e, prepend=self.position[3])
+        advance[~is_move] = 0.0
+        extruding = np.flatnonzero(advance > 0)
+        if len(extruding):
+            ends = np.zeros(len(kind), dtype=bool)
+            ends[extruding] = True
+            touched = ends | np.append(ends[1:], False)  # an extruding move starts where the last event ended
+            for a, axis in enumerate((x, y, z)):
+                points = axis[touched]
+                low, high = float(points.min()), float(points.max())
+                if ends[0]:  # it starts where the previous block ended (the origin before any)
+                    low, high = min(low, self.position[a]), max(high, self.position[a])
+                self.lowest[a], self.highest[a] = min(self.lowest[a], low), max(self.highest[a], high)
+            heights = np.round(z[extruding], 3)
+            self.heights.append(heights[np.flatnonzero(np.diff(heights, prepend=np.nan))])
+        self.moves += int(np.count_nonzero(is_move))
+        self.extruding_moves += len(extruding)
+        self.filament_mm += float(advance.sum())
+        self.position = [float(x[-1]), float(y[-1]), float(z[-1]), float(e[-1])]
+        self.relative_xyz, self.relative_e_mode = bool(relative_xyz[-1]), bool(relative_e_mode[-1])
+
+    def motion(self) -> Motion:
+        extents = None
+        if self.extruding_moves:
+            extents = {name: (self.lowest[a], self.highest[a]) for a, name in enumerate("xyz")}
+        heights = np.concatenate(self.heights) if self.heights else np.empty(0)
+        return Motion(
+            moves=self.moves,
+            extruding_moves=self.extruding_moves,
+            extents_mm=extents,
+            filament_mm=self.filament_mm,
+            layer_heights=len(np.unique(heights)),
+        )
