@@ -25,6 +25,7 @@ from printfarm.adapters.secrets import SecretBox, load_or_create_key
 from printfarm.adapters.stl import StlLimits, validate_stl
 from printfarm.adapters.storage import FileStore
 from printfarm.api.errors import ERROR_RESPONSES, install_error_handlers
+from printfarm.api.multipart import CompleteMultipartOnly
 from printfarm.audit.api import router as audit_router
 from printfarm.auth.api import router as auth_router
 from printfarm.auth.service import TokenService
@@ -76,6 +77,7 @@ SILENT_PRINTERS_TASK = "silent-printers"
 TOPICS_TASK = "mqtt-topics"
 TOPICS_INTERVAL_SECONDS = 5.0
 HEALTH_INTERVAL_SECONDS = 15.0
+UPLOAD_OVERHEAD_BYTES = 1024 * 1024
 
 
 def build_services(
@@ -247,10 +249,14 @@ def create_app(settings: Settings, *, services: Services | None = None, run_back
         "OctoPrint printers, tracked from plate to hospital.",
         lifespan=lifespan,
         responses=ERROR_RESPONSES,
+        # The largest upload plus room for the multipart framing and form fields: a bigger body is
+        # refused with 413 while it streams in, before it is spooled to disk.
+        max_body_size=max(settings.stl_max_bytes, settings.gcode_max_bytes) + UPLOAD_OVERHEAD_BYTES,
     )
     app.state.services = services
     app.state.runtime = runtime
     install_error_handlers(app)
+    app.add_middleware(CompleteMultipartOnly)
     for router in (
         registry_router, printers_router, parts_router, batches_router, jobs_router,
         output_router, auth_router, audit_router,

@@ -71,6 +71,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (503, "The MQTT broker is unavailable"),
     )
 }
+# Refused by the framework's body limit while the body streams in, before any route runs: plain text.
+ERROR_RESPONSES[413] = {
+    "description": "The request body is larger than the largest upload allowed",
+    "content": {"text/plain": {"schema": {"type": "string"}}},
+}
 
 
 def install_error_handlers(app: FastAPI) -> None:
