@@ -11,6 +11,8 @@ from typing import Any
 #: The largest temperature we believe; a broken thermistor reads a few hundred degrees off, not millions.
 _MAX_TEMPERATURE_C = 2000.0
 _ABSOLUTE_ZERO_C = -273.15
+#: 9999-12-31T23:59:59Z: a larger "Unix time" is garbage, and no database column would hold it.
+_MAX_TIMESTAMP = 253_402_300_799
 
 
 class MessageKind(enum.StrEnum):
@@ -199,8 +201,8 @@ def _timestamp(topic: str, data: dict[str, Any]) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise BadMessage("wrong_type", topic, f"_timestamp {_shown(value)} is not an integer")
-    if value < 0:
-        raise BadMessage("bad_value", topic, f"_timestamp {value} is negative")
+    if not 0 <= value <= _MAX_TIMESTAMP:
+        raise BadMessage("bad_value", topic, f"_timestamp {_shown(value)} is not a Unix time in seconds")
     return value
 
 
