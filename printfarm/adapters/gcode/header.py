@@ -145,8 +145,8 @@ def _filament_mm(settings: dict[str, str]) -> float | None:
 
 def _layers(data: bytes, settings: dict[str, str]) -> int | None:
     cura = data.find(b"\n;LAYER_COUNT:")  # after the start G-code, among the moves
-    if cura >= 0 and (count := _LAYER_COUNT.match(data, cura)):
-        return int(count.group(1))
+    if cura >= 0 and (cura_count := _LAYER_COUNT.match(data, cura)):
+        return int(cura_count.group(1))
     if (orca := _number(settings.get("total layer number"))) is not None:
         return int(orca)
     for marker in _LAYER_MARKERS:

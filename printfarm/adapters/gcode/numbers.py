@@ -23,6 +23,7 @@ _LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
 _LOW_NIBBLES = np.uint64(0x0F0F0F0F0F0F0F0F)
 _TO_HIGH_ABOVE_0X39 = np.uint64(0x4646464646464646)  # 0x3A + 0x46 = 0x80
 _TO_HIGH_FROM_0X30 = np.uint64(0x5050505050505050)  # 0x30 + 0x50 = 0x80
+_POINTS = np.uint64(0x2E2E2E2E2E2E2E2E)
 _POWERS = 10.0 ** np.arange(WORD_BYTES + 1)
 _INT_POWERS = 10 ** np.arange(WORD_BYTES + 1, dtype=np.uint64)
 
@@ -40,11 +41,35 @@ def parse_numbers(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
 
     `buf` must hold at least 32 bytes past the largest offset (zero padding will do).
     """
-    words = words_at(buf)
     first = buf[at]
     negative = first == ord("-")
     at = at + (negative | (first == ord("+")))
+    word = words_at(buf)[at]
+    non_digits = _non_digit_flags(word)
+    lowest = non_digits & (~non_digits + np.uint64(1))  # the first byte that is not a digit
+    has_point = (lowest & _byte_flags(word, _POINTS)) != 0
+    end_flags = non_digits ^ np.where(has_point, lowest, np.uint64(0))  # the point does not end it
+    end = _first_flag(end_flags)
+    point = _first_flag(non_digits)
+    # Short numbers (a G-code coordinate, "-123.456", ".04519") end inside the one word read:
+    # the point is cut out and the digits on both sides read as one integer.
+    keep = (np.uint64(1) << (point.view(np.uint64) << np.uint64(3))) - np.uint64(1)
+    joined = np.where(has_point, (word & keep) | ((word >> np.uint64(8)) & ~keep), word)
+    fraction_digits = np.where(has_point, end - point - 1, 0)
+    numbers = _digits_value(joined, end - has_point).astype(np.float64)
+    numbers /= _POWERS[fraction_digits]
+    numbers[end == has_point] = np.nan  # no digit
+    long = np.flatnonzero(end == WORD_BYTES)
+    if len(long):
+        numbers[long] = _parse_long(buf, at[long])
+    np.negative(numbers, out=numbers, where=negative)
+    return numbers
 
+
+def _parse_long(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Numbers (no sign at `at`) that do not end in the first word: integer and fraction parts
+    each read from a word of their own, and float() for parts of eight digits or more."""
+    words = words_at(buf)
     whole_word = words[at]
     whole_digits = _first_flag(_non_digit_flags(whole_word))
     dot_at = at + whole_digits
@@ -57,13 +82,18 @@ def parse_numbers(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
     mantissa += _digits_value(fraction_word, fraction_digits)
     numbers = mantissa.astype(np.float64)
     numbers /= _POWERS[fraction_digits]
-    numbers[(whole_digits | fraction_digits) == 0] = np.nan
 
     long = np.flatnonzero((whole_digits | fraction_digits) >= WORD_BYTES)
     if len(long):
         numbers[long] = _parse_slowly(buf, at[long])
-    np.negative(numbers, out=numbers, where=negative)
     return numbers
+
+
+def _byte_flags(word: np.ndarray, pattern: np.uint64) -> np.ndarray:
+    """0x80 in every byte of `word` equal to the byte repeated in `pattern`."""
+    differ = word ^ pattern
+    nonzero = ((differ & _LOW7) + _LOW7) | differ
+    return ~nonzero & _HIGH
 
 
 def _non_digit_flags(word: np.ndarray) -> np.ndarray:
@@ -101,5 +131,6 @@ def _parse_slowly(buf: np.ndarray, at: np.ndarray) -> np.ndarray:
     numbers = np.empty(len(at))
     for i, offset in enumerate(at.tolist()):
         chunk = buf[offset : offset + MAX_NUMBER_BYTES].tobytes()
-        numbers[i] = float(_DECIMAL.match(chunk).group() or b"nan")
+        match = _DECIMAL.match(chunk)  # matches at any offset: every part is optional
+        numbers[i] = float((match.group() if match else b"") or b"nan")
     return numbers
