@@ -187,7 +187,8 @@ class _Matcher:
         }
         self._choice: dict[tuple[int, int, str], FileChoice | None] = {}
         self._options: dict[int, dict[int, list[tuple[tuple[int, str], FileChoice]]]] = {}
-        self._heaps: dict[int, list[tuple[int, float, int]]] = {}
+        # candidate sites depend only on (part, hospital): batches sharing both share one heap
+        self._heaps: dict[tuple[int, object], list[tuple[int, float, int]]] = {}
 
     def choice(self, part_id: int, profile_id: int, material: str) -> FileChoice | None:
         key = (part_id, profile_id, material)
@@ -221,11 +222,12 @@ class _Matcher:
     def place(self, batch: OpenBatch) -> Assignment | None:
         """One plate of batch on the best printer that can take it, or None when none can."""
         options = self.options(batch.part_id)
-        heap = self._heaps.get(batch.id)
+        heap_key = (batch.part_id, batch.hospital_id if batch.hospital_id is not None else ("batch", batch.id))
+        heap = self._heaps.get(heap_key)
         if heap is None:
             heap = [(self.load[site], self._distance(batch, site), site) for site in options]
             heapq.heapify(heap)
-            self._heaps[batch.id] = heap
+            self._heaps[heap_key] = heap
         while heap:
             load, distance, site = heap[0]
             if self.starts_left.get(site) == 0:

@@ -9,7 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,7 +31,7 @@ from printfarm.dispatch.rules import (
     site_is_open,
 )
 from printfarm.errors import PrinterError, PrinterUnreachable, PrintfarmError
-from printfarm.jobs.rules import RUNNING, JobState, remote_filename
+from printfarm.jobs.rules import RUNNING, JobState, remote_filename, remote_filename_around_id
 from printfarm.printers.catalog import ProfileSpec
 from printfarm.printers.rules import ConnectionState
 from printfarm.printers.service import PrinterService
@@ -176,29 +176,33 @@ class DispatchService:
         return verdict
 
     def _insert_jobs(self, session: Session, assignments: list[Assignment]) -> list[Claim]:
+        """The claims of a pass: one multi-row INSERT, then file names set by one UPDATE per print file."""
         now = self._clock.now()
-        rows = [
-            PrintJob(
-                batch_id=a.batch_id,
-                printer_id=a.printer_id,
-                print_file_id=a.print_file_id,
-                units_per_print=a.units_per_print,
-                state=JobState.ASSIGNED,
-                progress_percent=0,
-                created_at=now,
-                updated_at=now,
-            )
-            for a in assignments
-        ]
-        session.add_all(rows)
-        session.flush()
+        # each printer gets one plate per pass, so RETURNING rows are told apart by printer (no
+        # parameter order needed, which lets SQLite batch the rows too)
+        rows = session.execute(
+            insert(PrintJob).returning(PrintJob.id, PrintJob.printer_id, PrintJob.print_file_id),
+            [
+                {
+                    "batch_id": a.batch_id, "printer_id": a.printer_id, "print_file_id": a.print_file_id,
+                    "units_per_print": a.units_per_print, "state": JobState.ASSIGNED, "progress_percent": 0,
+                    "created_at": now, "updated_at": now,
+                }
+                for a in assignments
+            ],
+        ).all()
         names = repository.part_names(session, {a.print_file_id for a in assignments})
-        for row in rows:
-            row.remote_filename = remote_filename(row.id, names[row.print_file_id])
-        session.flush()
+        for print_file_id, part_name in names.items():
+            prefix, suffix = remote_filename_around_id(part_name)
+            session.execute(
+                update(PrintJob)
+                .where(PrintJob.id.in_([r.id for r in rows if r.print_file_id == print_file_id]))
+                .values(remote_filename=literal(prefix) + cast(PrintJob.id, String) + literal(suffix))
+                .execution_options(synchronize_session=False)
+            )
         log.info("dispatch claimed %d plates: %s", len(rows),
                  ", ".join(f"job {r.id} → printer {r.printer_id}" for r in rows[:20]) + (" …" if len(rows) > 20 else ""))
-        return [Claim(row.id, row.printer_id) for row in rows]
+        return [Claim(r.id, r.printer_id) for r in rows]
 
     def start(self, claims: list[Claim], result: PassResult | None = None) -> PassResult:
         """Upload and start the claimed plates; failures free their plate and count against the printer."""

@@ -62,8 +62,14 @@ _REMOTE_NAME = re.compile(r"^pf-(\d+)-[A-Za-z0-9_.-]*\.gcode$")
 
 def remote_filename(job_id: int, part_name: str) -> str:
     """The file name sent to the printer; it embeds the job id so every event maps to one job."""
+    prefix, suffix = remote_filename_around_id(part_name)
+    return f"{prefix}{job_id}{suffix}"
+
+
+def remote_filename_around_id(part_name: str) -> tuple[str, str]:
+    """What comes before and after the job id in remote_filename (for building names in SQL)."""
     slug = re.sub(r"[^A-Za-z0-9]+", "_", part_name).strip("_").lower()[:40] or "part"
-    return f"pf-{job_id}-{slug}.gcode"
+    return "pf-", f"-{slug}.gcode"
 
 
 def job_id_from_filename(name: str | None) -> int | None:
