@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import hashlib
 import logging
@@ -121,6 +122,6 @@ class TokenService:
             record(session, actor, row.revoked_at, "token.revoke", "token", token_id)
         return row
 
-    def list(self, session: Session, actor: Actor) -> list[ApiToken]:
+    def list(self, session: Session, actor: Actor) -> builtins.list[ApiToken]:
         require(actor, Action.MANAGE_TOKENS)
         return list(session.scalars(select(ApiToken).order_by(ApiToken.id)))
