@@ -7,8 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from printfarm.adapters.gcode.numbers import WORD_BYTES, words_at
+
 PAD_BYTES = 32  # zeros after the data, so reading a few bytes past any line start stays in bounds
 HEAD_BYTES = 6  # enough to tell "G1 ", "G01 ", "M109 " and "M190 " apart
+_SCAN_BYTES = 1 << 20
 
 _INDENT_OR_LINE_NUMBER = re.compile(rb"(?m)^[ \t]*(?:N[0-9]+[ \t]*)?")
 
@@ -71,12 +74,18 @@ def _index(data: bytes) -> Lines:
     size = len(data)
     buf = np.zeros(size + PAD_BYTES, dtype=np.uint8)
     buf[:size] = np.frombuffer(data, dtype=np.uint8)
-    newlines = np.flatnonzero(buf[:size] == 10)
+    # Found a block at a time: a whole-file boolean temporary costs more in page faults than the search.
+    newlines = np.concatenate(
+        [np.flatnonzero(buf[start : min(start + _SCAN_BYTES, size)] == 10) + start for start in range(0, size, _SCAN_BYTES)]
+        or [np.empty(0, dtype=np.intp)]
+    )
     starts = np.empty(len(newlines) + 1, dtype=np.int64)
     starts[0] = 0
     starts[1:] = newlines + 1
+    # The first eight bytes of every line in one gather, turned into one contiguous row per byte
+    # (the command tests compare rows many times: strided rows compare several times slower).
     # A short line's head runs into its newline and the next line: no command spelling holds a
     # newline, so a command test fails there, as it should.
-    head = tuple(buf[starts + k] for k in range(HEAD_BYTES))
+    head_bytes = words_at(buf)[starts].view(np.uint8).reshape(-1, WORD_BYTES)
+    head = tuple(np.ascontiguousarray(head_bytes[:, :HEAD_BYTES].T))
     return Lines(buf=buf, size=size, starts=starts, newlines=newlines, head=head)
-

@@ -113,6 +113,8 @@ def block_bounds(starts: np.ndarray, block_bytes: int) -> list[tuple[int, int]]:
 
 def _forward_fill(is_mark: np.ndarray, value: np.ndarray, initial: bool) -> np.ndarray:
     """At every event, `value` at the latest mark up to and including it (`initial` before any)."""
+    if not is_mark.any():  # mode changes are rare: most blocks have none
+        return np.full(len(is_mark), initial)
     latest = np.where(is_mark, np.arange(len(is_mark)), -1)
     np.maximum.accumulate(latest, out=latest)
     return np.where(latest >= 0, value[np.maximum(latest, 0)], initial)
