@@ -38,7 +38,7 @@ NOW = "2026-11-27 12:00:00"
 def _seq(dialect: str, count: int) -> str:
     """A subquery of rows n = 1..count."""
     if dialect == "postgresql":
-        return f"(SELECT generate_series(1, {count}) AS n) AS seq"
+        return f"(SELECT generate_series(CAST(1 AS BIGINT), {count}) AS n) AS seq"
     return f"(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < {count}) SELECT n FROM s) AS seq"
 
 
@@ -49,10 +49,11 @@ def _at(dialect: str, minutes_before: str) -> str:
     return f"strftime('%Y-%m-%d %H:%M:%f000', '{NOW}', (-({minutes_before})) || ' minutes')"
 
 
-def _day(dialect: str, minutes_before: str) -> str:
+def _day(dialect: str) -> str:
+    """The UTC day of the job's QC record."""
     if dialect == "postgresql":
-        return f"CAST({_at(dialect, minutes_before)} AS DATE)"
-    return f"date('{NOW}', (-({minutes_before})) || ' minutes')"
+        return "CAST(j.completed_at AT TIME ZONE 'UTC' AS DATE)"
+    return "date(j.completed_at)"
 
 
 def load(engine: sa.Engine, jobs: int) -> None:
@@ -91,7 +92,7 @@ def load(engine: sa.Engine, jobs: int) -> None:
         f" {_at(d, f'{span} - n * {span} / {done_jobs} - 120')}, {_at(d, f'{span} - n * {span} / {done_jobs} - 130')},"
         f" {_at(d, f'{span} - n * {span} / {done_jobs} - 130')} FROM {_seq(d, done_jobs)}",
         f"INSERT INTO outputs (job_id, site_id, printer_id, part_id, batch_id, day, good_units, rejected_units, recorded_at) "
-        f"SELECT j.id, p.site_id, j.printer_id, 1, j.batch_id, {_day(d, f'{span} - j.id * {span} / {done_jobs} - 130')},"
+        f"SELECT j.id, p.site_id, j.printer_id, 1, j.batch_id, {_day(d)},"
         f" j.good_units, j.rejected_units, j.completed_at FROM print_jobs j JOIN printers p ON p.id = j.printer_id"
         f" WHERE j.state = 'completed'",
         # Now: one active job per printer on the open batches (printing, a few finished and waiting for QC).
