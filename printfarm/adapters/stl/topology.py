@@ -50,13 +50,13 @@ def representatives(
     """For each element, the index (intp) of one element with an equal key (the same for all of them).
 
     `slots` (intp, below 2**bits) must be equal for equal keys: the top bits of a hash of the key.
-    `table` (intp, 2**bits entries, contents ignored) may be passed in to be reused.
+    `table` (int32 or intp, 2**bits entries, contents ignored) may be passed in to be reused.
     """
     n = len(slots)
-    if table is None:
-        table = np.empty(1 << bits, dtype=np.intp)
-    table[slots] = np.arange(n, dtype=np.intp)  # one writer per slot wins; which does not matter
-    result = table.take(slots, mode="clip")  # every slot is in range: clip skips the check
+    if table is None:  # int32 where it will do: half the memory to fault in and to miss the cache on
+        table = np.empty(1 << bits, dtype=np.int32 if n < 2**31 else np.intp)
+    table[slots] = np.arange(n, dtype=table.dtype)  # one writer per slot wins; which does not matter
+    result = table.take(slots, mode="clip").astype(np.intp, copy=False)  # every slot is in range: clip skips the check
     same = keys[0].take(result, mode="clip") == keys[0]
     for key in keys[1:]:
         same &= key.take(result, mode="clip") == key
@@ -68,8 +68,8 @@ def representatives(
     steps = ((slots * 40503) & mask) | 1  # keys that shared a slot probe alike: one wins per round
     while pending.size:
         slots = (slots + steps) & mask
-        table[slots] = pending
-        winner = table.take(slots, mode="clip")
+        table[slots] = pending  # below n: fits the table's type
+        winner = table.take(slots, mode="clip").astype(np.intp, copy=False)
         same = np.ones(pending.size, dtype=bool)
         for key in keys:
             same &= key.take(winner, mode="clip") == key.take(pending, mode="clip")
