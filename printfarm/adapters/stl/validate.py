@@ -4,7 +4,7 @@ first stage that finds an error, so a bad file fails fast."""
 from __future__ import annotations
 
 import mmap
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,7 @@ LARGEST_EXTENT_MM = 10_000.0  # no printer is 10 m wide: micrometres, or a stray
 LARGEST_COORDINATE_MM = 100_000.0  # beyond this float32 keeps no sub-millimetre detail
 METRES_BELOW_MM = 1.0  # nothing this small prints with a 0.4 mm nozzle: 1.0 m exported as 1.0 mm
 INCHES_BELOW_MM = 10.0  # a part this small is as likely an inch export (×25.4) as a real part
-PARALLEL_FROM_TRIANGLES = 200_000  # above this, welding and body counting run in a second thread
+PARALLEL_FROM_TRIANGLES = 200_000  # above this, bodies are counted in a thread beside the edge check
 MIN_BASE_AREA_MM2 = 1.0  # less flat area than this at the lowest z cannot hold a part down...
 MIN_BASE_FRACTION = 0.01  # ...unless the part is so small that 1 % of its footprint is less
 
@@ -80,22 +80,7 @@ def _validate(
 
 def _validate_triangles(triangles: np.ndarray, build_volume_mm: tuple[float, float, float] | None) -> StlReport:
     count = len(triangles)
-    if count < PARALLEL_FROM_TRIANGLES:
-        return _checked(triangles, geometry.measure(triangles), None, build_volume_mm)
-    # numpy releases the GIL in its loops: vertices are welded beside the geometry pass, in case
-    # the topology checks are reached (a part rejected on geometry wasted a second core only).
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        welding = pool.submit(topology.weld, triangles)
-        return _checked(triangles, geometry.measure(triangles), welding, build_volume_mm)
-
-
-def _checked(
-    triangles: np.ndarray,
-    measured: geometry.Geometry,
-    welding: Future[tuple[np.ndarray, int]] | None,
-    build_volume_mm: tuple[float, float, float] | None,
-) -> StlReport:
-    count = len(triangles)
+    measured = geometry.measure(triangles)
     if not measured.is_finite:
         bad = geometry.count_non_finite(triangles)
         issue = StlIssue(NON_FINITE_COORDINATES, f"{bad} vertices have NaN or infinite coordinates")
@@ -105,8 +90,7 @@ def _checked(
     errors, warnings = _geometry_issues(measured, build_volume_mm)
     if errors:
         return make_report(triangles=count, errors=errors, warnings=warnings, bbox_mm=bbox)
-    welded = topology.weld(triangles) if welding is None else welding.result()
-    bodies, volume = _topology_issues(welded, measured, errors, warnings)
+    bodies, volume = _topology_issues(triangles, measured, errors, warnings)
     return make_report(
         triangles=count, errors=errors, warnings=warnings, bodies=bodies, volume_mm3=volume, bbox_mm=bbox
     )
@@ -166,11 +150,10 @@ def _geometry_issues(
 
 
 def _topology_issues(
-    welded: tuple[np.ndarray, int], measured: geometry.Geometry, errors: list[StlIssue], warnings: list[StlIssue]
+    triangles: np.ndarray, measured: geometry.Geometry, errors: list[StlIssue], warnings: list[StlIssue]
 ) -> tuple[int, float | None]:
     """Append topology findings; return the body count and the volume (None unless closed)."""
-    vertex_ids, vertices = welded
-    count = len(vertex_ids)
+    vertex_ids, vertices = topology.weld(triangles)
     collapsed = (
         (vertex_ids[:, 0] == vertex_ids[:, 1])
         | (vertex_ids[:, 1] == vertex_ids[:, 2])
@@ -183,12 +166,12 @@ def _topology_issues(
         # the edge checks; facets with a repeated corner have no edges worth the name and leave.
         warnings.append(StlIssue(
             DEGENERATE_FACETS,
-            f"{bad} of {count} facets have zero area (first: facet {int(np.argmax(degenerate))}); "
+            f"{bad} of {len(triangles)} facets have zero area (first: facet {int(np.argmax(degenerate))}); "
             "slicers drop them",
         ))  # fmt: skip
     has_collapsed = bool(collapsed.any())
     edge_ids = vertex_ids[~collapsed] if has_collapsed else vertex_ids
-    if count >= PARALLEL_FROM_TRIANGLES:  # numpy releases the GIL in sorts and gathers
+    if len(triangles) >= PARALLEL_FROM_TRIANGLES:  # numpy releases the GIL in sorts and gathers
         with ThreadPoolExecutor(max_workers=1) as pool:
             counting = pool.submit(topology.count_bodies, vertex_ids, vertices)
             edges = topology.count_edges(edge_ids, vertices)
