@@ -23,7 +23,7 @@ from printfarm.api.deps import ActorDep, ServicesDep
 from printfarm.api.errors import status_for
 from printfarm.audit.service import list_events
 from printfarm.auth.rules import Action, Actor, may
-from printfarm.errors import AuthError, InputError, PrintfarmError
+from printfarm.errors import AuthError, InputError, PrintfarmError, TooManyBadTokens
 from printfarm.metrics.schemas import Overview
 from printfarm.services import Services
 from printfarm.web.charts import bar_chart, line_chart
@@ -42,12 +42,16 @@ def static_files() -> StaticFiles:
     return StaticFiles(directory=HERE / "static")
 
 
-def _signed_in(svc: Services, token: str | None) -> Actor | None:
+def _signed_in(request: Request, svc: Services, token: str | None) -> Actor | None:
+    """The actor of a token, or None; bad tokens count against the client's address like the API's."""
     if not token:
         return None
+    address = request.client.host if request.client else "unknown"
     try:
         with svc.db.unit_of_work() as session:
-            return svc.tokens.authenticate(session, token)
+            return svc.tokens.authenticate_from(session, token, address)
+    except TooManyBadTokens:
+        raise
     except AuthError:
         return None
 
@@ -66,11 +70,11 @@ def _page(
     if token:  # a link with ?token= (the demo prints one): keep it in the cookie, drop it from the address
         query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "token"])
         response: Response = RedirectResponse(request.url.path + (f"?{query}" if query else ""), status_code=303)
-        if _signed_in(svc, token) is not None:
+        if _signed_in(request, svc, token) is not None:
             _set_cookie(response, token)
         return response
     fragment = request.headers.get("x-fragment") == "1"
-    actor = _signed_in(svc, request.cookies.get(COOKIE))
+    actor = _signed_in(request, svc, request.cookies.get(COOKIE))
     if actor is None:
         if fragment:
             return Response("sign in again", status_code=401)
@@ -107,7 +111,7 @@ def login(
     request: Request, svc: ServicesDep, token: Annotated[str, Form(max_length=200)], next: Annotated[str, Form(max_length=500)] = "/"
 ) -> Response:
     token = token.strip()
-    if _signed_in(svc, token) is None:
+    if _signed_in(request, svc, token) is None:
         context = {"next": _safe_next(next), "error": "That token is unknown, revoked or expired.", "version": __version__}
         return templates.TemplateResponse(request, "login.html", context, status_code=401)
     response = RedirectResponse(_safe_next(next), status_code=303)
