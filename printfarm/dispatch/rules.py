@@ -18,13 +18,14 @@ One pass of match():
 
 Cost: printers are pooled by (site, profile, material) and compatibility is decided once per
 (part, profile, material), so a pass over 10,000 printers and a thousand batches stays in
-milliseconds; each batch keeps a heap of its candidate sites keyed by (load, distance, id).
+milliseconds. Batches of one part for one hospital share a _SiteQueue: their candidate sites
+sorted once by (distance, id) and swept level by level of load, since loads only grow in a pass.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import heapq
+import functools
 import math
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
@@ -136,11 +137,31 @@ def heatups_left(max_starts: int | None, window_seconds: int | None, recent_star
     return max(0, max_starts - recent_starts)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Great-circle distance between two (latitude, longitude) points."""
+    """Great-circle distance between two (latitude, longitude) points (remembered: hospitals and
+    sites stay put, so each pass asks the same few thousand pairs)."""
     lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
     h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
     return 2 * _EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+class _SiteQueue:
+    """Candidate sites of batches of one part for one hospital: least loaded first, then nearest.
+
+    Sites are sorted once by (distance, id); a sweep takes, in that order, the sites whose load is
+    the current level. Loads only grow during a pass and every live site is at the level or above
+    it, so the first site of the sweep at the level is the least loaded, nearest one. A site that
+    can no longer take this part (no printer left for it, heat-ups used up) is dropped for good.
+    """
+
+    __slots__ = ("sites", "level", "cursor", "dead")
+
+    def __init__(self, sites: list[int], level: int) -> None:
+        self.sites = sites
+        self.level = level
+        self.cursor = 0
+        self.dead: set[int] = set()
 
 
 def _tiers(batches: Sequence[OpenBatch]) -> list[list[OpenBatch]]:
@@ -187,8 +208,8 @@ class _Matcher:
         }
         self._choice: dict[tuple[int, int, str], FileChoice | None] = {}
         self._options: dict[int, dict[int, list[tuple[tuple[int, str], FileChoice]]]] = {}
-        # candidate sites depend only on (part, hospital): batches sharing both share one heap
-        self._heaps: dict[tuple[int, object], list[tuple[int, float, int]]] = {}
+        # candidate sites depend only on (part, hospital): batches sharing both share one queue
+        self._queues: dict[tuple[int, object], _SiteQueue] = {}
 
     def choice(self, part_id: int, profile_id: int, material: str) -> FileChoice | None:
         key = (part_id, profile_id, material)
@@ -222,32 +243,40 @@ class _Matcher:
     def place(self, batch: OpenBatch) -> Assignment | None:
         """One plate of batch on the best printer that can take it, or None when none can."""
         options = self.options(batch.part_id)
-        heap_key = (batch.part_id, batch.hospital_id if batch.hospital_id is not None else ("batch", batch.id))
-        heap = self._heaps.get(heap_key)
-        if heap is None:
-            heap = [(self.load[site], self._distance(batch, site), site) for site in options]
-            heapq.heapify(heap)
-            self._heaps[heap_key] = heap
-        while heap:
-            load, distance, site = heap[0]
-            if self.starts_left.get(site) == 0:
-                heapq.heappop(heap)
-                continue
-            if load != self.load[site]:  # the site took plates of other batches since: re-rank it
-                heapq.heapreplace(heap, (self.load[site], distance, site))
-                continue
-            for pool_key, chosen in options[site]:
-                pool = self.pools[site][pool_key]
-                if pool:
-                    printer_id = pool.pop()
-                    break
-            else:
-                heapq.heappop(heap)  # no printer left there that can print this part
-                continue
-            self.load[site] += 1
-            if site in self.starts_left:
-                self.starts_left[site] = max(0, (self.starts_left[site] or 0) - 1)
-            return Assignment(printer_id, batch.id, chosen.print_file_id, chosen.units_per_print)
+        queue_key = (batch.part_id, batch.hospital_id if batch.hospital_id is not None else ("batch", batch.id))
+        queue = self._queues.get(queue_key)
+        if queue is None:
+            ranked = sorted(options, key=lambda site: (self._distance(batch, site), site))
+            queue = _SiteQueue(ranked, min((self.load[site] for site in ranked), default=0))
+            self._queues[queue_key] = queue
+        load, starts_left = self.load, self.starts_left
+        while queue.sites:
+            sites, level = queue.sites, queue.level
+            while queue.cursor < len(sites):
+                site = sites[queue.cursor]
+                queue.cursor += 1
+                if load[site] != level or site in queue.dead:
+                    continue  # above the level (it took plates of other batches), or gone
+                if starts_left.get(site) == 0:
+                    queue.dead.add(site)
+                    continue
+                for pool_key, chosen in options[site]:
+                    pool = self.pools[site][pool_key]
+                    if pool:
+                        printer_id = pool.pop()
+                        break
+                else:
+                    queue.dead.add(site)  # no printer left there that can print this part
+                    continue
+                load[site] += 1
+                if site in starts_left:
+                    starts_left[site] = max(0, (starts_left[site] or 0) - 1)
+                return Assignment(printer_id, batch.id, chosen.print_file_id, chosen.units_per_print)
+            # the sweep found no live site at this level: start the next one from the nearest site
+            queue.sites = [site for site in sites if site not in queue.dead]
+            queue.dead.clear()
+            queue.level = min((load[site] for site in queue.sites), default=0)
+            queue.cursor = 0
         return None
 
 

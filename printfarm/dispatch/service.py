@@ -9,7 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from sqlalchemy import String, cast, insert, literal, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -126,31 +126,30 @@ class DispatchService:
         now = self._clock.now()
         with self._db.unit_of_work() as session:
             lock = self._db.is_postgresql
+            if lock:
+                repository.serialize_claims(session)
             printers = repository.idle_printers(session, now, lock)
             if not printers:
                 return []
-            batches = repository.batches_needing_units(session, lock)
+            batches = repository.batches_needing_units(session)
             if not batches:
                 return []
-            # read after the batch locks: another replica's claims of this moment are committed by now
-            policies = self._site_policies(session, {p.site_id for p in printers}, now)
-            files = repository.print_files(session, {b.part_id for b in batches})
+            policies = self._site_policies(session, now)
+            files, part_names = repository.print_files(session, {b.part_id for b in batches})
             hospitals = repository.hospital_locations(session, {b.hospital_id for b in batches if b.hospital_id})
-            self._profiles = repository.profiles(session)
+            if any(p.profile_id not in self._profiles for p in printers):
+                self._profiles = repository.profiles(session)  # a profile is never changed once stored
             assignments = match(printers, batches, files, sites=policies, hospitals=hospitals, fits=self._fits)
             if not assignments:
                 return []
-            return self._insert_jobs(session, assignments)
+            return self._insert_jobs(session, assignments, part_names)
 
-    def _site_policies(self, session: Session, site_ids: set[int], now: dt.datetime) -> dict[int, SitePolicy]:
-        sites = repository.sites(session, site_ids)
+    def _site_policies(self, session: Session, now: dt.datetime) -> dict[int, SitePolicy]:
+        sites = repository.sites(session)
         windows = {
             s.id: s.heatup_window_seconds for s in sites if s.heatup_max_starts is not None and s.heatup_window_seconds
         }
-        recent: dict[int, int] = {}
-        if windows:
-            since = now - dt.timedelta(seconds=max(windows.values()))
-            recent = repository.recent_claim_counts(repository.claims_since(session, set(windows), since), windows, now)
+        recent = repository.recent_claim_counts(session, windows, now) if windows else {}
         return {
             s.id: SitePolicy(
                 is_open=not s.is_paused and site_is_open(now, s.work_starts_at, s.work_ends_at, s.timezone),
@@ -175,34 +174,13 @@ class DispatchService:
             self._fits_cache[key] = verdict
         return verdict
 
-    def _insert_jobs(self, session: Session, assignments: list[Assignment]) -> list[Claim]:
-        """The claims of a pass: one multi-row INSERT, then file names set by one UPDATE per print file."""
-        now = self._clock.now()
-        # each printer gets one plate per pass, so RETURNING rows are told apart by printer (no
-        # parameter order needed, which lets SQLite batch the rows too)
-        rows = session.execute(
-            insert(PrintJob).returning(PrintJob.id, PrintJob.printer_id, PrintJob.print_file_id),
-            [
-                {
-                    "batch_id": a.batch_id, "printer_id": a.printer_id, "print_file_id": a.print_file_id,
-                    "units_per_print": a.units_per_print, "state": JobState.ASSIGNED, "progress_percent": 0,
-                    "created_at": now, "updated_at": now,
-                }
-                for a in assignments
-            ],
-        ).all()
-        names = repository.part_names(session, {a.print_file_id for a in assignments})
-        for print_file_id, part_name in names.items():
-            prefix, suffix = remote_filename_around_id(part_name)
-            session.execute(
-                update(PrintJob)
-                .where(PrintJob.id.in_([r.id for r in rows if r.print_file_id == print_file_id]))
-                .values(remote_filename=literal(prefix) + cast(PrintJob.id, String) + literal(suffix))
-                .execution_options(synchronize_session=False)
-            )
+    def _insert_jobs(self, session: Session, assignments: list[Assignment], part_names: dict[int, str]) -> list[Claim]:
+        """The claims of a pass, written with their file names by one statement (repository.insert_claims)."""
+        names = {file_id: remote_filename_around_id(part_names[file_id]) for file_id in {a.print_file_id for a in assignments}}
+        rows = repository.insert_claims(session, assignments, names, JobState.ASSIGNED.value, self._clock.now())
         log.info("dispatch claimed %d plates: %s", len(rows),
-                 ", ".join(f"job {r.id} → printer {r.printer_id}" for r in rows[:20]) + (" …" if len(rows) > 20 else ""))
-        return [Claim(r.id, r.printer_id) for r in rows]
+                 ", ".join(f"job {job} → printer {printer}" for job, printer in rows[:20]) + (" …" if len(rows) > 20 else ""))
+        return [Claim(job, printer) for job, printer in rows]
 
     def start(self, claims: list[Claim], result: PassResult | None = None) -> PassResult:
         """Upload and start the claimed plates; failures free their plate and count against the printer."""
@@ -255,43 +233,49 @@ class DispatchService:
         return None
 
     def _record_outcomes(self, outcomes: list[tuple[_Send, PrintfarmError | None]], result: PassResult) -> list[_Send]:
-        """One transaction: started plates → PRINTING, failed ones → FAILED; returns orphaned prints."""
+        """One transaction: started plates → PRINTING, failed ones → FAILED; returns orphaned prints.
+
+        Printers that took their plate are updated by one statement, not an ORM object each: a pass
+        starts hundreds of plates, and this transaction holds the locks tracking and QC wait for.
+        """
         now = self._clock.now()
         orphans: list[_Send] = []
         with self._db.unit_of_work() as session:
             ids = [s.job_id for s, _ in outcomes]
             # jobs, then printers, each in id order: the lock order tracking uses too
-            session.execute(select(PrintJob.id).where(PrintJob.id.in_(ids)).order_by(PrintJob.id).with_for_update())
-            printers = repository.locked_printers(session, {s.printer_id for s, _ in outcomes})
+            repository.lock_jobs(session, ids)
+            repository.lock_printer_rows(session, {s.printer_id for s, _ in outcomes})
             started = [s for s, err in outcomes if err is None]
             repository.move_many(session, [s.job_id for s in started], JobState.UPLOADING, JobState.PRINTING, now, started_at=now)
             states = repository.job_states(session, ids)
+            printing: list[int] = []
             for send in started:
-                printer = printers[send.printer_id]
-                printer.consecutive_failures = 0
-                printer.connection = ConnectionState.ONLINE
-                printer.offline_checks = 0
-                printer.last_seen_at = now
                 state = states.get(send.job_id)
                 if state in RUNNING or state is JobState.FINISHED:
-                    printer.is_bed_clear = False
+                    printing.append(send.printer_id)
                     result.started += 1
                     log.info("job %s started on printer %s as %s", send.job_id, send.printer_id, send.filename)
                 elif state is not JobState.COMPLETED:
                     orphans.append(send)
-            for send, err in outcomes:
-                if err is not None:
-                    self._record_failure(session, send, err, printers[send.printer_id], now)
-                    result.failed += 1
-                    result.errors.append(f"printer {send.printer_id}, job {send.job_id}: {err}")
+            repository.printers_answered(session, [s.printer_id for s in started], printing, now)
+            failed = [(send, err) for send, err in outcomes if err is not None]
+            for send, err in failed:
+                repository.move_many(
+                    session, [send.job_id], JobState.UPLOADING, JobState.FAILED, now,
+                    failure_reason=f"start failed: {err}"[:500],
+                )
+            # loaded after the moves (move_many expires the session's objects)
+            printers = repository.locked_printers(session, {send.printer_id for send, _ in failed}) if failed else {}
+            for send, err in failed:
+                self._record_failure(send, err, printers[send.printer_id], now)
+                result.failed += 1
+                result.errors.append(f"printer {send.printer_id}, job {send.job_id}: {err}")
         return orphans
 
-    def _record_failure(
-        self, session: Session, send: _Send, err: PrintfarmError, printer: Printer, now: dt.datetime
-    ) -> None:
-        repository.move_many(
-            session, [send.job_id], JobState.UPLOADING, JobState.FAILED, now, failure_reason=f"start failed: {err}"[:500]
-        )
+    @staticmethod
+    def _record_failure(send: _Send, err: PrintfarmError, printer: Printer, now: dt.datetime) -> None:
+        """Count a failed start against its printer (its job was moved to FAILED already)."""
+        log.warning("job %s failed to start on printer %s: %s", send.job_id, send.printer_id, err)
         if not isinstance(err, PrinterError):
             return  # our side failed (the file store): not the printer's fault
         printer.consecutive_failures += 1
@@ -305,7 +289,6 @@ class DispatchService:
             printer.is_enabled = False
             printer.disabled_reason = f"{printer.consecutive_failures} failed starts in a row; last: {err}"[:500]
             log.warning("printer %s disabled: %s", printer.id, printer.disabled_reason)
-        log.warning("job %s failed to start on printer %s: %s", send.job_id, send.printer_id, err)
 
     def _stall(self, point: str) -> None:
         if self._stall_at == point:
