@@ -3,10 +3,12 @@
 On SQLite (a temporary file) and on PostgreSQL (--postgres URL; its schema is dropped and
 recreated) it prints:
 
-1. a dispatch pass with 1,000 idle printers (9,000 busy): the claim phase (match + one claim
-   transaction) and the whole pass (claims, then uploads/starts on the printers and their
-   outcome recorded), median and p95 over --passes passes; claims per second of the claim phase,
-   and the same 1,000 claims made one per transaction in the same run as the baseline (ratio);
+1. a dispatch pass with 1,000 idle printers (9,000 busy), median and p95 over --passes passes:
+   the claim phase (its reads, match() and the claim transaction, committed: what the issue's
+   ≤ 250 ms pass target is held against, since nothing in it waits on a printer), the start
+   phase (plates moved to uploading, uploads/starts on the fake printers on 8 threads, outcomes
+   recorded) and the whole pass (both); claims per second of the claim phase, and the same
+   1,000 claims made one per transaction in the same run as the baseline (ratio);
 2. the farm running for --farm-seconds: 9,000 printers hold long plates while 1,000 cycle through
    plates of --print-seconds (±50 %); a finisher reports
    PrintDone through TrackingService.apply_raw (as the MQTT ingest would, in batches), a simulated
@@ -29,6 +31,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import random
 import resource
 import statistics
@@ -56,6 +59,7 @@ from printfarm.tasks import Hook, TaskScheduler
 
 SITES, PRINTERS, UNITS, BATCHES, PARTS, HOSPITALS = 200, 10_000, 100_000, 500, 5, 20
 IDLE = 1_000
+START_WORKERS = 8  # DispatchService's default start_workers
 UNITS_PER_PLATE = 4
 
 
@@ -70,18 +74,22 @@ class TimedFleet(FakePrinterFleet):
         self._lock = threading.Lock()
 
     def __call__(self, base_url: str, api_key: str) -> PrinterClient:
-        fleet = self
-        printer = self.printers[base_url]
+        return _TimedClient(base_url, api_key, printer=self.printers[base_url], fleet=self)
 
-        class Client(FakePrinterClient):
-            def start_print(self, filename: str, gcode: bytes) -> None:
-                super().start_print(filename, gcode)
-                with fleet._lock:
-                    fleet.started_at[base_url] = time.monotonic()
-                    fleet.started_file[base_url] = filename
-                    fleet.start_times.setdefault(base_url, []).append(fleet.started_at[base_url])
 
-        return Client(base_url, api_key, printer=printer)
+class _TimedClient(FakePrinterClient):
+    # one class for all clients (a class made per call cost the pass ~0.1 ms a printer)
+    def __init__(self, base_url: str, api_key: str, *, printer: Any, fleet: TimedFleet) -> None:
+        super().__init__(base_url, api_key, printer=printer)
+        self._fleet = fleet
+
+    def start_print(self, filename: str, gcode: bytes) -> None:
+        super().start_print(filename, gcode)
+        fleet = self._fleet
+        with fleet._lock:
+            fleet.started_at[self.base_url] = time.monotonic()
+            fleet.started_file[self.base_url] = filename
+            fleet.start_times.setdefault(self.base_url, []).append(fleet.started_at[self.base_url])
 
 
 def p95(values: list[float]) -> float:
@@ -190,12 +198,13 @@ def measure_passes(services: Services, fleet: TimedFleet, urls: dict[int, str], 
     busy = rng.sample(sorted(urls), PRINTERS - IDLE)
     occupy(services, busy, JobState.PRINTING)
     idle = sorted(set(urls) - set(busy))
-    claim, whole, claimed = [], [], []
+    claim, start, whole, claimed = [], [], [], []
     for _ in range(passes):
         began = time.perf_counter()
         result = services.dispatch.run_pass()
         whole.append(time.perf_counter() - began)
         claim.append(result.claim_seconds)
+        start.append(result.start_seconds)
         claimed.append(result.claimed)
         free(services, fleet, urls, idle)
     baseline = claims_one_per_transaction(services, idle)
@@ -205,6 +214,7 @@ def measure_passes(services: Services, fleet: TimedFleet, urls: dict[int, str], 
     return {
         "claimed_per_pass": statistics.median(claimed),
         "claim_ms_median": statistics.median(claim) * 1000, "claim_ms_p95": p95(claim) * 1000,
+        "start_ms_median": statistics.median(start) * 1000, "start_ms_p95": p95(start) * 1000,
         "pass_ms_median": statistics.median(whole) * 1000, "pass_ms_p95": p95(whole) * 1000,
         "claims_per_second": claims_per_second,
         "baseline_claims_per_second": len(idle) / baseline,
@@ -293,13 +303,16 @@ def bench(url: str, label: str, data_dir: Path, args: argparse.Namespace) -> Non
     began = time.perf_counter()
     urls = seed(services, fleet)
     print(f"\n{label}: seeded {PRINTERS} printers, {SITES} sites, {BATCHES} batches = {UNITS} units "
-          f"in {time.perf_counter() - began:.1f} s (printers: in-process FakePrinterFleet)")
+          f"in {time.perf_counter() - began:.1f} s (printers: in-process FakePrinterFleet); "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     passes = measure_passes(services, fleet, urls, args.passes)
-    print(f"  pass with {IDLE} idle printers ({passes['claimed_per_pass']:.0f} claimed each):")
-    print(f"    claim phase (match + one claim transaction)  median {passes['claim_ms_median']:7.1f} ms   "
-          f"p95 {passes['claim_ms_p95']:7.1f} ms   (target ≤ 250 ms)")
-    print(f"    whole pass (claims + starts + outcomes)      median {passes['pass_ms_median']:7.1f} ms   "
-          f"p95 {passes['pass_ms_p95']:7.1f} ms")
+    print(f"  pass with {IDLE} idle printers ({passes['claimed_per_pass']:.0f} claimed each), over {args.passes} passes:")
+    print(f"    claim phase: reads + match + the claim transaction, committed   median {passes['claim_ms_median']:7.1f} ms   "
+          f"p95 {passes['claim_ms_p95']:7.1f} ms   (the pass of the ≤ 250 ms target)")
+    print(f"    start phase: move to uploading, {START_WORKERS} threads calling the fake printers, outcomes "
+          f"median {passes['start_ms_median']:7.1f} ms   p95 {passes['start_ms_p95']:7.1f} ms")
+    print(f"    whole pass (run_pass: claim phase + start phase)                median {passes['pass_ms_median']:7.1f} ms   "
+          f"p95 {passes['pass_ms_p95']:7.1f} ms   (real printers add upload time)")
     print(f"    claims/s {passes['claims_per_second']:9.0f}   baseline one claim per transaction "
           f"{passes['baseline_claims_per_second']:7.0f}/s   ratio {passes['claims_per_second'] / passes['baseline_claims_per_second']:.1f}x")
     farm = run_farm(services, fleet, urls, args.farm_seconds, args.print_seconds, wake)
