@@ -10,9 +10,9 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 _BATCH_ATTEMPTS = 4
 _RETRY_FIRST_SECONDS = 0.05
 _TOPICS_RELOAD_SECONDS = 1.0
+#: The tables under the ORM classes, for the bulk statements (executemany) of _apply_once.
+_PRINTERS = cast(Table, Printer.__table__)
+_JOBS = cast(Table, PrintJob.__table__)
 
 
 @dataclass
@@ -177,45 +180,84 @@ class TrackingService:
         return contextlib.nullcontext() if self._db.is_postgresql else self._sqlite_turns
 
     def _apply_once(self, messages: Sequence[PrinterMessage]) -> tuple[bool, int]:
+        """One unit of work: coalesced bulk updates for the traffic, the locked ORM path for moves.
+
+        Progress, temperatures and the state text are most of the traffic and move nothing: per
+        batch they become one UPDATE per printer (last temperature, last state text, seen now) and
+        one per job (its highest progress, raised only, never lowered), sent as executemany. Only
+        connection changes and events that may move a job load rows and go through the state
+        machine. All job rows the batch touches are locked first, in id order, then its printers in
+        id order, as in every replica, so two batches cannot deadlock each other.
+        """
         wake = False
         with self._turn(), self._db.unit_of_work() as session:
             now = self._clock.now()
-            by_printer: dict[int, list[PrinterMessage]] = {}
+            printer_rows: dict[int, dict[str, Any]] = {}  # printer id -> coalesced columns
+            progress: dict[tuple[int, int], int] = {}  # (job id, printer id) -> highest progress
+            moves: dict[int, list[PrinterMessage]] = {}  # printer id -> connection and job-moving events
+            applied = 0
             for message in messages:
                 printer_id = self._printer_id(session, message.base_topic)
                 if printer_id is None:
                     self._drop("unknown_printer", message.base_topic, "no printer has this base topic",
                                base_topic=message.base_topic)
                     continue
-                by_printer.setdefault(printer_id, []).append(message)
-            if not by_printer:
+                applied += 1
+                kind = message.kind
+                if kind is MessageKind.CONNECTION:
+                    moves.setdefault(printer_id, []).append(message)
+                    continue
+                row = printer_rows.get(printer_id)
+                if row is None:
+                    row = printer_rows[printer_id] = {"last_seen_at": now}
+                if kind is MessageKind.TEMPERATURE:
+                    if message.heater == "bed":
+                        row["bed_temp_c"] = message.actual_c
+                    elif message.heater == "tool0":
+                        row["tool_temp_c"] = message.actual_c
+                    continue
+                if message.state_string:
+                    row["state_text"] = message.state_string[:80]
+                job_id = job_id_from_filename(message.file_name)
+                if job_id is None:
+                    continue
+                if kind is MessageKind.PROGRESS:
+                    key = (job_id, printer_id)
+                    progress[key] = merged_progress(progress.get(key, 0), message.progress_percent)
+                elif target_for_event(message.event or "", message.reason) is not None:
+                    moves.setdefault(printer_id, []).append(message)
+            if not applied:
                 return False, 0
-            job_ids = {
-                job_id
-                for batch in by_printer.values()
-                for m in batch
+            move_job_ids = {
+                job_id for batch in moves.values() for m in batch
                 if (job_id := job_id_from_filename(m.file_name)) is not None
             }
-            # Rows are locked in id order (jobs, then printers as they are flushed in id order
-            # below), the same order in every replica, so two batches cannot deadlock each other.
-            jobs = (
-                {j.id: j for j in session.scalars(
-                    select(PrintJob).where(PrintJob.id.in_(job_ids)).order_by(PrintJob.id).with_for_update()
-                )}
-                if job_ids else {}
-            )
-            printers = {p.id: p for p in session.scalars(select(Printer).where(Printer.id.in_(by_printer)))}
-            for printer_id in sorted(by_printer):
-                printer = printers[printer_id]
-                for message in by_printer[printer_id]:
-                    wake |= self._apply_one(session, printer, jobs, message, now)
-            applied = sum(len(b) for b in by_printer.values())
+            if self._db.is_postgresql:  # SQLite takes turns instead (no row locks)
+                _lock_rows(session, _JOBS, move_job_ids | {job_id for job_id, _ in progress})
+                if moves:  # without them the printers' executemany below locks in id order by itself
+                    _lock_rows(session, _PRINTERS, set(printer_rows) | set(moves))
+            _update_printers(session, printer_rows)
+            if moves:
+                jobs = (
+                    {j.id: j for j in session.scalars(select(PrintJob).where(PrintJob.id.in_(move_job_ids)))}
+                    if move_job_ids else {}
+                )
+                printers = {p.id: p for p in session.scalars(select(Printer).where(Printer.id.in_(moves)))}
+                for printer_id in sorted(moves):
+                    printer = printers[printer_id]
+                    for message in moves[printer_id]:
+                        wake |= self._apply_move(session, printer, jobs, message, now)
+                session.flush()  # a job moved into a running state takes this batch's progress below
+            _raise_progress(session, progress)
         return wake, applied
 
-    def _apply_one(
+    def _apply_move(
         self, session: Session, printer: Printer, jobs: dict[int, PrintJob], message: PrinterMessage, now
     ) -> bool:
-        """Apply one message to its printer and job; True when the printer became ready for a plate."""
+        """Apply a connection change or a job-moving event; True when the printer became ready for a plate.
+
+        Last-seen, temperatures and state text were written by the batch's bulk update already.
+        """
         wake = False
         if message.kind is MessageKind.CONNECTION:
             connected = bool(message.is_connected)
@@ -229,22 +271,9 @@ class TrackingService:
                 printer.offline_checks = 0
                 printer.retry_after = None
             return wake
-        printer.last_seen_at = now
-        if message.kind is MessageKind.TEMPERATURE:
-            if message.heater == "bed":
-                printer.bed_temp_c = message.actual_c
-            elif message.heater == "tool0":
-                printer.tool_temp_c = message.actual_c
-            return False
-        if message.state_string:
-            printer.state_text = message.state_string[:80]
         job_id = job_id_from_filename(message.file_name)
         job = jobs.get(job_id) if job_id is not None else None
         if job is None or job.printer_id != printer.id:
-            return False
-        if message.kind is MessageKind.PROGRESS:
-            if job.state in RUNNING:
-                job.progress_percent = merged_progress(job.progress_percent, message.progress_percent)
             return False
         target = target_for_event(message.event or "", message.reason)
         if target is None or not can_move(job.state, target):
@@ -388,3 +417,48 @@ def _plate_finished(session: Session, job: PrintJob, printer: Printer, now: dt.d
     complete_job(session, job, printer, job.units_per_print, 0, now)
     printer.is_bed_clear = True
     return True
+
+
+def _lock_rows(session: Session, table: Table, ids: set[int]) -> None:
+    """Lock rows of table by id, in id order (PostgreSQL; SQLite renders no FOR UPDATE)."""
+    if ids:
+        session.execute(select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id).with_for_update())
+
+
+def _update_printers(session: Session, rows: dict[int, dict[str, Any]]) -> None:
+    """One UPDATE per printer, sent as one executemany per set of columns, in printer id order."""
+    table = _PRINTERS
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for printer_id in sorted(rows):
+        values = rows[printer_id]
+        by_columns.setdefault(tuple(sorted(values)), []).append(
+            {"b_id": printer_id, **{f"b_{column}": value for column, value in values.items()}}
+        )
+    for columns, params in by_columns.items():
+        statement = (
+            update(table).where(table.c.id == bindparam("b_id")).values({column: bindparam(f"b_{column}") for column in columns})
+        )
+        session.execute(statement, params)
+
+
+def _raise_progress(session: Session, progress: dict[tuple[int, int], int]) -> None:
+    """Raise running jobs' progress to the batch's highest, in job id order; never lower it.
+
+    The comparison is in the WHERE clause, so it is made against the row as committed by another
+    replica (PostgreSQL re-reads a row it waited for), and a message that raises nothing writes nothing.
+    """
+    if not progress:
+        return
+    table = _JOBS
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.printer_id == bindparam("b_printer"),
+               # an IN list would be an "expanding" parameter, which executemany does not take
+               or_(*(table.c.state == state for state in sorted(RUNNING, key=lambda s: s.value))),
+               table.c.progress_percent < bindparam("b_progress"))
+        .values(progress_percent=bindparam("b_progress"))
+    )
+    session.execute(statement, [
+        {"b_id": job_id, "b_printer": printer_id, "b_progress": value}
+        for (job_id, printer_id), value in sorted(progress.items())
+    ])
