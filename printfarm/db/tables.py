@@ -77,7 +77,12 @@ class PrinterProfile(Base):
 
 class Printer(Base):
     __tablename__ = "printers"
-    __table_args__ = (UniqueConstraint("site_id", "name", name="uq_printers_site_name"),)
+    __table_args__ = (
+        UniqueConstraint("site_id", "name", name="uq_printers_site_name"),
+        # Dashboards count printers by state, and by site, from these indexes alone (no table rows read).
+        Index("ix_printers_state", "connection", "is_enabled", "is_bed_clear"),
+        Index("ix_printers_site_state", "site_id", "connection", "is_enabled", "is_bed_clear"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
@@ -179,6 +184,9 @@ class Batch(Base):
     __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
 
 
+_ACTIVE_JOBS = "state IN (%s)" % ", ".join(f"'{s.value}'" for s in sorted(ACTIVE))
+
+
 class PrintJob(Base):
     __tablename__ = "print_jobs"
 
@@ -207,6 +215,11 @@ class PrintJob(Base):
             unique=True,
             sqlite_where=text("state IN (%s)" % ", ".join(f"'{s.value}'" for s in sorted(ACTIVE))),
             postgresql_where=text("state IN (%s)" % ", ".join(f"'{s.value}'" for s in sorted(ACTIVE))),
+        ),
+        # Dashboards read the units in production per batch from this alone, never the history.
+        Index(
+            "ix_print_jobs_active_batch", "batch_id", "units_per_print",
+            sqlite_where=text(_ACTIVE_JOBS), postgresql_where=text(_ACTIVE_JOBS),
         ),
     )
 
@@ -326,9 +339,11 @@ class OutputDaily(Base):
     """
 
     __tablename__ = "output_daily"
+    # The chart of units per day reads the days it shows from this index alone.
+    __table_args__ = (Index("ix_output_daily_day_units", "day", "good_units", "rejected_units"),)
 
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), primary_key=True)
-    day: Mapped[dt.date] = mapped_column(Date, primary_key=True, index=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     good_units: Mapped[int] = mapped_column(Integer, default=0)
     rejected_units: Mapped[int] = mapped_column(Integer, default=0)
     plates: Mapped[int] = mapped_column(Integer, default=0)
@@ -340,6 +355,18 @@ class OutputByBatch(Base):
     __tablename__ = "output_by_batch"
 
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), primary_key=True)
+    good_units: Mapped[int] = mapped_column(Integer, default=0)
+    rejected_units: Mapped[int] = mapped_column(Integer, default=0)
+    plates: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OutputBySite(Base):
+    """Good and rejected units per site since the start: the sums of its Output rows, kept in the QC
+    transaction, so totals and per-site figures read one row per site instead of every day's."""
+
+    __tablename__ = "output_by_site"
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), primary_key=True)
     good_units: Mapped[int] = mapped_column(Integer, default=0)
     rejected_units: Mapped[int] = mapped_column(Integer, default=0)
     plates: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,18 +1,19 @@
 """Dashboard and metrics queries: sums read from the output rollups, pages of printers and batches.
 
-The rollups (output_daily per site and day, output_by_batch per batch) are the sums of Output rows,
-added to in the transaction that writes each Output row, so no page sums a million rows.
+The rollups (output_daily per site and day, output_by_batch per batch, output_by_site per site) are
+the sums of Output rows, added to in the transaction that writes each Output row, so no page sums a
+million rows. Active jobs are read from partial indexes that hold only them (migration 0018).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from collections.abc import Sequence
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, delete, func, insert, select
+from sqlalchemy import Select, bindparam, case, delete, func, insert, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
@@ -24,6 +25,7 @@ from printfarm.db.tables import (
     HospitalRequest,
     Output,
     OutputByBatch,
+    OutputBySite,
     OutputDaily,
     Part,
     Printer,
@@ -32,12 +34,16 @@ from printfarm.db.tables import (
     PrintJob,
     Site,
 )
-from printfarm.jobs.rules import ACTIVE, JobState
+from printfarm.jobs.rules import ACTIVE, TERMINAL, JobState
+from printfarm.printers.rules import ConnectionState
 
 # The active states are written into the SQL as literals, in the order of the partial index of
 # active jobs: with a bound list, SQLite's planner (after ANALYZE) guesses a quarter of all jobs per
 # state and scans the whole table; with the literals it uses the index (1 s against 16 ms at 1 M jobs).
 ACTIVE_STATES: BindParameter[list[str]] = bindparam("active_states", [s.value for s in sorted(ACTIVE)], expanding=True, literal_execute=True)
+ENDED_STATES: BindParameter[list[str]] = bindparam(
+    "ended_states", [s.value for s in sorted(TERMINAL - {JobState.COMPLETED})], expanding=True, literal_execute=True
+)
 SHIPPED_STATES = ("shipped", "received")
 RECEIVED_STATE = "received"
 
@@ -65,12 +71,14 @@ def add_output(session: Session, output: Output) -> None:
     """Add one QC-recorded plate to the rollups (call in the transaction that writes it)."""
     _upsert(session, OutputDaily, {"site_id": output.site_id, "day": output.day}, output.good_units, output.rejected_units)
     _upsert(session, OutputByBatch, {"batch_id": output.batch_id}, output.good_units, output.rejected_units)
+    _upsert(session, OutputBySite, {"site_id": output.site_id}, output.good_units, output.rejected_units)
 
 
 def rebuild_rollups(session: Session) -> None:
-    """Recompute both rollups from the Output rows (a migration backfill, a bulk load)."""
+    """Recompute the rollups from the Output rows (a migration backfill, a bulk load)."""
     session.execute(delete(OutputDaily))
     session.execute(delete(OutputByBatch))
+    session.execute(delete(OutputBySite))
     sums = (func.sum(Output.good_units), func.sum(Output.rejected_units), func.count())
     session.execute(
         insert(OutputDaily).from_select(
@@ -84,6 +92,12 @@ def rebuild_rollups(session: Session) -> None:
             select(Output.batch_id, *sums).group_by(Output.batch_id),
         )
     )
+    session.execute(
+        insert(OutputBySite).from_select(
+            ["site_id", "good_units", "rejected_units", "plates"],
+            select(Output.site_id, *sums).group_by(Output.site_id),
+        )
+    )
 
 
 # -- totals and charts ---------------------------------------------------------------------------
@@ -91,9 +105,9 @@ def rebuild_rollups(session: Session) -> None:
 
 def output_totals(session: Session, site_id: int | None = None) -> tuple[int, int]:
     """(good, rejected) units of one site, or of all sites."""
-    query = select(func.coalesce(func.sum(OutputDaily.good_units), 0), func.coalesce(func.sum(OutputDaily.rejected_units), 0))
+    query = select(func.coalesce(func.sum(OutputBySite.good_units), 0), func.coalesce(func.sum(OutputBySite.rejected_units), 0))
     if site_id is not None:
-        query = query.where(OutputDaily.site_id == site_id)
+        query = query.where(OutputBySite.site_id == site_id)
     good, rejected = session.execute(query).one()
     return int(good), int(rejected)
 
@@ -123,27 +137,13 @@ def delivery_units(session: Session) -> tuple[int, int]:
     return int(shipped), int(received)
 
 
-def _site_sums() -> Any:
-    """A subquery: site_id, good and rejected units, from the daily rollup."""
-    return (
-        select(
-            OutputDaily.site_id,
-            func.sum(OutputDaily.good_units).label("good"),
-            func.sum(OutputDaily.rejected_units).label("rejected"),
-        )
-        .group_by(OutputDaily.site_id)
-        .subquery()
-    )
-
-
-def units_by_site(session: Session, limit: int | None = None) -> list[tuple[int, str, int, int]]:
-    """(site id, name, good, rejected) for every site, most good units first (ties by id)."""
-    sums = _site_sums()
-    good = func.coalesce(sums.c.good, 0)
+def units_by_site(session: Session, limit: int | None = None, by_id: bool = False) -> list[tuple[int, str, int, int]]:
+    """(site id, name, good, rejected) for every site, most good units first (ties by id), or by id."""
+    good = func.coalesce(OutputBySite.good_units, 0)
     query = (
-        select(Site.id, Site.name, good, func.coalesce(sums.c.rejected, 0))
-        .outerjoin(sums, sums.c.site_id == Site.id)
-        .order_by(good.desc(), Site.id)
+        select(Site.id, Site.name, good, func.coalesce(OutputBySite.rejected_units, 0))
+        .outerjoin(OutputBySite, OutputBySite.site_id == Site.id)
+        .order_by(*((Site.id,) if by_id else (good.desc(), Site.id)))
     )
     if limit is not None:
         query = query.limit(limit)
@@ -222,34 +222,51 @@ def active_units_by_batch(session: Session, batch_ids: Sequence[int]) -> dict[in
 # -- printers ------------------------------------------------------------------------------------
 
 
-def printer_state_counts(session: Session, site_id: int | None = None) -> list[tuple[str, bool, bool, JobState | None, int]]:
-    """(connection, is_enabled, is_bed_clear, active job state, printers) over one site or all.
+ONLINE = "online"
 
-    Two grouped queries, each driven by an index: the printers, and the (few) active jobs with
-    their printers; printers without an active job are the difference.
+
+@dataclass(frozen=True)
+class PrinterStateCounts:
+    """Printers without an active job by (connection, is_enabled, is_bed_clear), and printers with one
+    by (connection, job state): all a card's status depends on (metrics.rules.printer_status)."""
+
+    idle: list[tuple[str, bool, bool, int]]
+    busy: list[tuple[str, JobState, int]]
+
+
+def printer_state_counts(session: Session, site_id: int | None = None) -> PrinterStateCounts:
+    """Printers counted by what their cards depend on, over one site or all, in three indexed queries.
+
+    Printers without an active job: ix_printers_state read in order, each probed in the partial
+    unique index of active jobs. Busy printers: active jobs by state from the state index, less
+    those on printers that are not online (few, found by ix_printers_state), counted apart.
+    No table row of printers or of the job history is read.
     """
     key = (Printer.connection, Printer.is_enabled, Printer.is_bed_clear)
-    fleet = select(*key, func.count()).group_by(*key)
-    busy = (
-        select(*key, PrintJob.state, func.count())
-        .select_from(PrintJob)
-        .join(Printer, Printer.id == PrintJob.printer_id)
-        .where(PrintJob.state.in_(ACTIVE_STATES))
-        .group_by(*key, PrintJob.state)
+    has_job = select(PrintJob.id).where(PrintJob.printer_id == Printer.id, PrintJob.state.in_(ACTIVE_STATES)).exists()
+    idle = select(*key, func.count()).where(~has_job).group_by(*key)
+    jobs = select(PrintJob.state, func.count()).where(PrintJob.state.in_(ACTIVE_STATES)).group_by(PrintJob.state)
+    not_online = [c.value for c in ConnectionState if c.value != ONLINE]
+    elsewhere = (
+        select(Printer.connection, PrintJob.state, func.count())
+        .join(PrintJob, (PrintJob.printer_id == Printer.id) & PrintJob.state.in_(ACTIVE_STATES))
+        .where(Printer.connection.in_(bindparam("not_online", not_online, expanding=True, literal_execute=True)))
+        .group_by(Printer.connection, PrintJob.state)
     )
     if site_id is not None:
-        fleet = fleet.where(Printer.site_id == site_id)
-        busy = busy.where(Printer.site_id == site_id)
-    idle: Counter[tuple[str, bool, bool]] = Counter()
-    for connection, enabled, bed_clear, n in session.execute(fleet):
-        idle[(_text(connection), bool(enabled), bool(bed_clear))] += int(n)
-    rows: list[tuple[str, bool, bool, JobState | None, int]] = []
-    for connection, enabled, bed_clear, state, n in session.execute(busy):
-        group = (_text(connection), bool(enabled), bool(bed_clear))
-        idle[group] -= int(n)
-        rows.append((*group, state, int(n)))
-    rows.extend((*group, None, n) for group, n in idle.items() if n)
-    return rows
+        idle = idle.where(Printer.site_id == site_id)
+        jobs = jobs.where(PrintJob.printer_id.in_(select(Printer.id).where(Printer.site_id == site_id)))
+        elsewhere = elsewhere.where(Printer.site_id == site_id)
+    online: Counter[JobState] = Counter({state: int(n) for state, n in session.execute(jobs)})
+    busy: list[tuple[str, JobState, int]] = []
+    for connection, state, n in session.execute(elsewhere):
+        online[state] -= int(n)
+        busy.append((_text(connection), state, int(n)))
+    busy.extend((ONLINE, state, n) for state, n in online.items() if n)
+    return PrinterStateCounts(
+        idle=[(_text(c), bool(e), bool(b), int(n)) for c, e, b, n in session.execute(idle)],
+        busy=busy,
+    )
 
 
 def _text(value: object) -> str:
@@ -280,20 +297,32 @@ class PrinterLine:
     estimated_seconds: float | None
 
 
-def printer_lines(session: Session, site_id: int | None, needs_attention: bool, offset: int, limit: int) -> list[PrinterLine]:
+def printer_lines(
+    session: Session, site_id: int | None, needs_attention: bool, offset: int, limit: int, after: int | None = None
+) -> list[PrinterLine]:
+    """One page of printers by site and name: `limit` after skipping `offset`, or, with `after` (a
+    printer id), the `limit` that follow that printer (keyset paging: nothing is skipped row by row)."""
+    # (site_id, name) is unique, so ordering by it is total and walks uq_printers_site_name as stored.
+    # The page's ids are picked first, from that index alone; only they are joined to sites and profiles.
+    page = select(Printer.id).order_by(Printer.site_id, Printer.name).limit(limit)
+    if after is not None:
+        last = select(Printer.site_id, Printer.name).where(Printer.id == after).subquery()
+        page = page.where(tuple_(Printer.site_id, Printer.name) > tuple_(last.c.site_id, last.c.name))
+    else:
+        page = page.offset(offset)
+    if site_id is not None:
+        page = page.where(Printer.site_id == site_id)
+    if needs_attention:
+        page = page.where(_needs_attention())
+    ids = list(session.scalars(page))
     query = (
         select(Printer, Site.name, PrinterProfile.name)
         .join(Site, Site.id == Printer.site_id)
         .join(PrinterProfile, PrinterProfile.id == Printer.profile_id)
-        .order_by(Printer.site_id, Printer.name, Printer.id)
-        .offset(offset)
-        .limit(limit)
+        .where(Printer.id.in_(ids))
+        .order_by(Printer.site_id, Printer.name)
     )
-    if site_id is not None:
-        query = query.where(Printer.site_id == site_id)
-    if needs_attention:
-        query = query.where(_needs_attention())
-    rows = session.execute(query).all()
+    rows = session.execute(query).all() if ids else []
     ids = [row[0].id for row in rows]
     jobs = {
         job.printer_id: job
@@ -321,34 +350,28 @@ def site_choices(session: Session) -> list[tuple[int, str]]:
 
 def site_rows(session: Session) -> list[tuple[Site, int, int, int, int, int, int]]:
     """(site, printers, online, busy, beds not clear, good, rejected) for every site, by name."""
-    busy = (
-        select(Printer.site_id, func.count().label("busy"))
-        .select_from(PrintJob)
-        .join(Printer, Printer.id == PrintJob.printer_id)
-        .where(PrintJob.state.in_(ACTIVE_STATES))
-        .group_by(Printer.site_id)
-        .subquery()
-    )
     fleet = (
         select(
             Printer.site_id,
             func.count().label("printers"),
             func.sum(case((Printer.connection == "online", 1), else_=0)).label("online"),
+            func.count(PrintJob.printer_id).label("busy"),
             func.sum(case((Printer.is_bed_clear.is_(False), 1), else_=0)).label("not_clear"),
         )
+        .select_from(Printer)
+        .outerjoin(PrintJob, (PrintJob.printer_id == Printer.id) & PrintJob.state.in_(ACTIVE_STATES))
         .group_by(Printer.site_id)
         .subquery()
     )
-    output = _site_sums()
     query = (
         select(
             Site,
-            func.coalesce(fleet.c.printers, 0), func.coalesce(fleet.c.online, 0), func.coalesce(busy.c.busy, 0),
-            func.coalesce(fleet.c.not_clear, 0), func.coalesce(output.c.good, 0), func.coalesce(output.c.rejected, 0),
+            func.coalesce(fleet.c.printers, 0), func.coalesce(fleet.c.online, 0), func.coalesce(fleet.c.busy, 0),
+            func.coalesce(fleet.c.not_clear, 0), func.coalesce(OutputBySite.good_units, 0),
+            func.coalesce(OutputBySite.rejected_units, 0),
         )
         .outerjoin(fleet, fleet.c.site_id == Site.id)
-        .outerjoin(busy, busy.c.site_id == Site.id)
-        .outerjoin(output, output.c.site_id == Site.id)
+        .outerjoin(OutputBySite, OutputBySite.site_id == Site.id)
         .order_by(Site.name)
     )
     return [(s, int(p), int(o), int(b), int(n), int(g), int(r)) for s, p, o, b, n, g, r in session.execute(query)]
@@ -402,5 +425,16 @@ def hospital_rows(session: Session) -> list[tuple[Hospital, int, int, int, int, 
 
 
 def jobs_by_state(session: Session) -> dict[str, int]:
-    rows = session.execute(select(PrintJob.state, func.count()).group_by(PrintJob.state))
-    return {state.value: int(n) for state, n in rows}
+    """Jobs per state without reading the history of completed plates.
+
+    Active jobs are counted from their partial index, failed/cancelled/lost ones from the state
+    index (a few per cent of all plates); completed jobs are the QC-recorded plates of the rollup,
+    since complete_job writes exactly one Output row, and adds it to the rollups, per completed job.
+    """
+    counts: dict[str, int] = {}
+    for states in (ACTIVE_STATES, ENDED_STATES):
+        rows = session.execute(select(PrintJob.state, func.count()).where(PrintJob.state.in_(states)).group_by(PrintJob.state))
+        counts.update({state.value: int(n) for state, n in rows})
+    plates = session.scalar(select(func.coalesce(func.sum(OutputBySite.plates), 0)))
+    counts[JobState.COMPLETED.value] = int(plates or 0)
+    return counts

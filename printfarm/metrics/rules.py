@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 import math
 
-from printfarm.jobs.rules import JobState
+from printfarm.jobs.rules import ACTIVE, JobState
 
 
 class PrinterStatus(enum.StrEnum):
@@ -37,6 +37,14 @@ def printer_status(
     if not is_enabled:
         return PrinterStatus.MAINTENANCE
     return PrinterStatus.IDLE
+
+
+def busy_printer_status(connection: str, job_state: JobState) -> PrinterStatus:
+    """What the card of a printer with an active job shows: its connection and the job's state decide,
+    whether it is enabled or its bed flagged does not (so counts need not read those of busy printers)."""
+    if job_state not in ACTIVE:
+        raise ValueError(f"{job_state.value} is not an active job state")
+    return printer_status(connection, True, True, job_state)
 
 
 def time_left_seconds(

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from printfarm.auth.rules import Action, Actor, may, require
 from printfarm.clock import Clock
 from printfarm.metrics import repository
-from printfarm.metrics.rules import PrinterStatus, clamp_page, duration_text, page_count, printer_status, time_left_seconds
+from printfarm.metrics.rules import PrinterStatus, busy_printer_status, clamp_page, duration_text, page_count, printer_status, time_left_seconds
 from printfarm.metrics.schemas import (
     BatchPage,
     BatchRow,
@@ -42,8 +42,11 @@ def _batch_row(line: repository.BatchLine) -> BatchRow:
 
 def _status_counts(session: Session, site_id: int | None) -> dict[str, int]:
     counts: Counter[str] = Counter({status.value: 0 for status in PrinterStatus})
-    for connection, enabled, bed_clear, job_state, n in repository.printer_state_counts(session, site_id):
-        counts[printer_status(connection, enabled, bed_clear, job_state).value] += n
+    printers = repository.printer_state_counts(session, site_id)
+    for connection, enabled, bed_clear, n in printers.idle:
+        counts[printer_status(connection, enabled, bed_clear, None).value] += n
+    for connection, job_state, n in printers.busy:
+        counts[busy_printer_status(connection, job_state).value] += n
     return dict(counts)
 
 
@@ -91,15 +94,25 @@ class DashboardService:
 
     def printer_wall(
         self, session: Session, actor: Actor, *, site_id: int | None = None, needs_attention: bool = False, page: int = 1,
-        per_page: int = PRINTERS_PER_PAGE,
+        per_page: int = PRINTERS_PER_PAGE, after: int | None = None,
     ) -> PrinterWall:
-        """One page of printer cards (by site, then name); `can_operate` says where the caller may clear beds."""
+        """One page of printer cards (by site, then name); `can_operate` says where the caller may clear beds.
+
+        With `after` (the last printer id of the previous page, as the pager's next link carries it)
+        the page starts right after that printer, whatever its number; `page` only labels it then.
+        Past the end, or after a printer that no longer exists, `page` alone picks the page.
+        """
         require(actor, Action.READ)
         total = repository.count_printers(session, site_id, needs_attention)
         page = clamp_page(page, total, per_page)
+        pages = page_count(total, per_page)
+        offset = (page - 1) * per_page
+        lines = repository.printer_lines(session, site_id, needs_attention, offset, per_page, after) if after else []
+        if not lines:
+            lines = repository.printer_lines(session, site_id, needs_attention, offset, per_page)
         now = self._clock.now()
         cards = []
-        for line in repository.printer_lines(session, site_id, needs_attention, (page - 1) * per_page, per_page):
+        for line in lines:
             p, job = line.printer, line.job
             left = time_left_seconds(job.progress_percent, job.started_at, now, line.estimated_seconds) if job else None
             if job is not None and job.state.value == "finished":
@@ -119,7 +132,8 @@ class DashboardService:
                 )
             )
         return PrinterWall(
-            printers=cards, total=total, page=page, pages=page_count(total, per_page), per_page=per_page,
+            printers=cards, total=total, page=page, pages=pages, per_page=per_page,
+            next_after=lines[-1].printer.id if lines and page < pages else None,
             site_id=site_id, needs_attention=needs_attention, by_status=_status_counts(session, site_id),
             good_units=repository.output_totals(session, site_id)[0],
             sites=repository.site_choices(session),

@@ -148,7 +148,7 @@ def overview_page(request: Request, svc: ServicesDep) -> Response:
 @router.get("/printers", response_class=HTMLResponse)
 def printers_page(
     request: Request, svc: ServicesDep, site: Annotated[str | None, Query(max_length=12)] = None,
-    attention: bool = False, page: PageInt = 1,
+    attention: bool = False, page: PageInt = 1, after: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
 ) -> Response:
     def build(session: Session, actor: Actor) -> dict[str, Any]:
         # No site in the address: an operator starts at its own site; `site=` (empty) means all sites.
@@ -160,7 +160,7 @@ def printers_page(
             site_id = int(site)
         else:
             raise InputError(f"site must be a site id or empty for all sites (got {site!r})")
-        wall = svc.dashboard.printer_wall(session, actor, site_id=site_id, needs_attention=attention, page=page)
+        wall = svc.dashboard.printer_wall(session, actor, site_id=site_id, needs_attention=attention, page=page, after=after)
         return {"wall": wall}
 
     return _page(request, svc, "printers", "Printers", build)

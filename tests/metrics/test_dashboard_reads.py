@@ -6,7 +6,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from printfarm.db.tables import Output, OutputByBatch, OutputDaily
+from printfarm.db.tables import Output, OutputByBatch, OutputBySite, OutputDaily
 from printfarm.jobs.rules import JobState
 from printfarm.metrics.repository import rebuild_rollups
 from printfarm.metrics.rules import PrinterStatus, clamp_page, duration_text, printer_status, time_left_seconds
@@ -49,8 +49,14 @@ def test_rollups_are_the_sums_of_the_output_rows_and_a_rebuild_agrees(new_world)
     ]
     assert batch == [(world.ids["batch"], 11, 1, 3)]
     with world.services.db.unit_of_work() as session:
+        by_site = session.execute(sa.select(OutputBySite.site_id, OutputBySite.good_units, OutputBySite.rejected_units,
+                                            OutputBySite.plates).order_by(OutputBySite.site_id)).all()
+        assert [tuple(r) for r in by_site] == [tuple(row) for row in sums]
         rebuild_rollups(session)
     assert rollups(world) == (daily, batch)
+    with world.services.db.unit_of_work() as session:
+        assert session.execute(sa.select(OutputBySite.site_id, OutputBySite.good_units, OutputBySite.rejected_units,
+                                         OutputBySite.plates).order_by(OutputBySite.site_id)).all() == by_site
     overview = world.ok("viewer", "GET", "/api/dashboard")
     assert overview["totals"]["good_units"] == world.ok("viewer", "GET", "/api/stats/totals")["good_units"] == 11
 
