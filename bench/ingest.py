@@ -9,13 +9,15 @@ about 150 bytes. A separate publisher process makes it (one paho client, no Simu
    connects and drains them. Measured for a bare paho subscriber that only counts (MQTT 3.1.1
    and 5; QoS 0 and QoS 1 publishes) and for printfarm's ingest (MqttIngest + TrackingService
    writing every batch to a SQLite file, or PostgreSQL with --postgres) on 3.1.1 and 5.
-   Printed: messages/s and the ingest's ratio to the bare subscriber of the same protocol and QoS.
+   Printed: messages/s and the ingest's ratio to the bare subscriber of the same protocol and QoS,
+   medians of --repeat runs made alternately (a shared machine's load comes and goes).
 2. Realistic: --rate messages/s (10,000 printers at about one message a second) for --seconds
    into the running ingest; event-to-database latency (publish to commit) p50 and p99.
 
 Figures only; nothing here asserts on time.
 
     .venv/bin/python bench/ingest.py [--messages 200000] [--rate 10000] [--seconds 20] [--postgres URL]
+        [--qos 0,1] [--protocols 3.1.1,5] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -278,6 +280,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--postgres", help="PostgreSQL URL (its schema is dropped and recreated)")
     parser.add_argument("--qos", default="0,1", help="publish QoS levels of the drain runs, e.g. 0 or 0,1")
+    parser.add_argument("--protocols", default="3.1.1,5", help="MQTT versions of the drain runs, e.g. 3.1.1")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="drain runs of each subscriber, alternating bare and ingest; medians are printed")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="pf-bench-ingest-") as tmp:
@@ -295,11 +300,16 @@ def main() -> None:
         print(f"{PRINTERS} printers, {args.messages} messages per drain, database {database}, Mosquitto with persistence")
         try:
             for qos in (int(q) for q in args.qos.split(",")):
-                for protocol in ("3.1.1", "5"):
-                    bare = bench_bare(port, protocol, args.messages, qos)
-                    ingest = bench_ingest(services, port, protocol, args.messages, qos)
+                for protocol in args.protocols.split(","):
+                    # alternated, so a spell of load on a shared machine hits both about alike
+                    bares, ingests = [], []
+                    for _ in range(args.repeat):
+                        bares.append(bench_bare(port, protocol, args.messages, qos))
+                        ingests.append(bench_ingest(services, port, protocol, args.messages, qos))
+                    bare, ingest = statistics.median(bares), statistics.median(ingests)
                     print(f"drain, publish QoS {qos}, MQTT {protocol:5}: bare paho {bare:9,.0f} msg/s   "
-                          f"ingest+DB {ingest:9,.0f} msg/s   ratio {ingest / bare:.2f}")
+                          f"ingest+DB {ingest:9,.0f} msg/s   ratio {ingest / bare:.2f}   (medians of {args.repeat}; "
+                          f"bare {', '.join(f'{r:,.0f}' for r in bares)}; ingest {', '.join(f'{r:,.0f}' for r in ingests)})")
             p50, p99, achieved, n = bench_latency(services, port, args.rate, args.seconds)
             print(f"realistic {args.rate:,.0f} msg/s for {args.seconds:.0f} s (ingested {achieved:,.0f} msg/s): "
                   f"event-to-database latency p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms ({n} events)")

@@ -234,7 +234,8 @@ class TrackingService:
             }
             if self._db.is_postgresql:  # SQLite takes turns instead (no row locks)
                 _lock_rows(session, _JOBS, move_job_ids | {job_id for job_id, _ in progress})
-                if moves:  # without them the printers' executemany below locks in id order by itself
+                # one executemany (one set of columns, no moves) locks printers in id order by itself
+                if moves or len({frozenset(row) for row in printer_rows.values()}) > 1:
                     _lock_rows(session, _PRINTERS, set(printer_rows) | set(moves))
             _update_printers(session, printer_rows)
             if moves:
