@@ -125,8 +125,11 @@ def test_operator_clears_a_bed_in_the_page_and_sees_the_count_rise_without_reloa
     form.find_element(By.CSS_SELECTOR, "button").click()
 
     WebDriverWait(browser, LIVE_SECONDS, poll_frequency=0.05).until(lambda b: text(b, "#good-units") == "3")
+    # the count comes back with the form's answer; the card follows on the next live refresh
+    WebDriverWait(browser, LIVE_SECONDS, poll_frequency=0.05).until(
+        lambda b: attrs(b, card, "data-status") == [["idle"]]
+    )
     assert not_reloaded(browser)
-    assert attrs(browser, card, "data-status") == [["idle"]]
     assert attrs(browser, f"{card} form.clear-bed", "data-printer") == []
     job = world.ok("admin", "GET", f"/api/jobs/{jobs[acme]['id']}")
     assert (job["state"], job["good_units"], job["rejected_units"]) == ("completed", 3, 1)
