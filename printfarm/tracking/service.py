@@ -238,7 +238,13 @@ class TrackingService:
                 if moves or len({frozenset(row) for row in printer_rows.values()}) > 1:
                     _lock_rows(session, _PRINTERS, set(printer_rows) | set(moves))
             _update_printers(session, printer_rows)
+            if move_job_ids:
+                moves = _that_can_move(session, moves)
             if moves:
+                move_job_ids = {
+                    job_id for batch in moves.values() for m in batch
+                    if (job_id := job_id_from_filename(m.file_name)) is not None
+                }
                 jobs = (
                     {j.id: j for j in session.scalars(select(PrintJob).where(PrintJob.id.in_(move_job_ids)))}
                     if move_job_ids else {}
@@ -418,6 +424,36 @@ def _plate_finished(session: Session, job: PrintJob, printer: Printer, now: dt.d
     complete_job(session, job, printer, job.units_per_print, 0, now)
     printer.is_bed_clear = True
     return True
+
+
+def _that_can_move(session: Session, moves: dict[int, list[PrinterMessage]]) -> dict[int, list[PrinterMessage]]:
+    """The moves less the events of jobs none of whose events can move them from their state now.
+
+    Repeated and replayed events (a PrintStarted of a printing job) are common: they load no rows.
+    A job's events stay, in order, when any of them can move it from its current state: a later
+    one may only apply after an earlier one moved it, and if none can move it now, none ever will.
+    """
+    wanted: dict[int, list[tuple[int, JobState]]] = {}  # job id -> (printer id, target) of its events
+    for printer_id, batch in moves.items():
+        for message in batch:
+            if message.kind is MessageKind.EVENT and (job_id := job_id_from_filename(message.file_name)) is not None:
+                target = target_for_event(message.event or "", message.reason)
+                if target is not None:
+                    wanted.setdefault(job_id, []).append((printer_id, target))
+    rows = session.execute(select(_JOBS.c.id, _JOBS.c.printer_id, _JOBS.c.state).where(_JOBS.c.id.in_(wanted)))
+    movable = {
+        job_id for job_id, printer_id, state in rows
+        if any(by == printer_id and can_move(state, target) for by, target in wanted[job_id])
+    }
+    kept: dict[int, list[PrinterMessage]] = {}
+    for printer_id, batch in moves.items():
+        left = [
+            m for m in batch
+            if m.kind is MessageKind.CONNECTION or job_id_from_filename(m.file_name) in movable
+        ]
+        if left:
+            kept[printer_id] = left
+    return kept
 
 
 def _lock_rows(session: Session, table: Table, ids: set[int]) -> None:
