@@ -137,6 +137,15 @@ class Ledger:
             rows = session.execute(sa.select(PrintJob.state, sa.func.count()).group_by(PrintJob.state))
             return {str(getattr(state, "value", state)): int(n) for state, n in rows}
 
+    def other_jobs(self) -> list[tuple[str, str | None, str | None]]:
+        """(state, file name, failure reason) of every job that is not completed."""
+        with self.db.unit_of_work() as session:
+            rows = session.execute(
+                sa.select(PrintJob.state, PrintJob.remote_filename, PrintJob.failure_reason)
+                .where(PrintJob.state != "completed").order_by(PrintJob.id)
+            )
+            return [(str(getattr(state, "value", state)), name, reason) for state, name, reason in rows]
+
     def completed_files(self) -> list[str]:
         with self.db.unit_of_work() as session:
             return sorted(
