@@ -177,11 +177,11 @@ def test_printfarm_killed_mid_stream_and_restarted_counts_every_plate_once(
     assert_counted_exactly_once(ledger, printed.names, plates, unstarted_claims_may_fail=True)
 
 
+# Replicas share a PostgreSQL database (DESIGN.md); SQLite is for one process, so only PostgreSQL runs.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_two_replicas_sharing_the_ingest_count_every_plate_once(
     database_url: str, tmp_path: Path, mosquitto_server: MosquittoServer, ledger: Ledger
 ) -> None:
-    if database_url.startswith("sqlite"):
-        pytest.skip("replicas share a PostgreSQL database (DESIGN.md); SQLite is for one process")
     plates = 16
     farm, printed = start_farm(mosquitto_server.port, 3, f"pft/{uuid.uuid4().hex[:8]}/")
     try:
