@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from printfarm.auth.rules import SYSTEM, Role
-from printfarm.errors import ConfigError, PrintfarmError
-from printfarm.settings import Settings, load_settings
+from printfarm.cli.common import reported_errors, settings_or_exit
+from printfarm.errors import PrintfarmError
 
 app = typer.Typer(
     help="printfarm: orchestrate face-shield printing across many sites' OctoPrint printers.\n\n"
@@ -22,19 +22,6 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as err:
-        typer.echo(f"printfarm: {err}", err=True)
-        raise typer.Exit(2) from err
-
-
-def _fail(err: PrintfarmError) -> typer.Exit:
-    typer.echo(f"printfarm: {type(err).__name__}: {err}", err=True)
-    return typer.Exit(1)
 
 
 def _logging(level: str) -> None:
@@ -49,7 +36,7 @@ def db_upgrade() -> None:
     from printfarm.db.migrate import upgrade
     from printfarm.db.session import make_engine
 
-    settings = _settings()
+    settings = settings_or_exit()
     engine = make_engine(settings.effective_database_url)
     upgrade(engine)
     typer.echo(f"schema up to date on {engine.url.render_as_string(hide_password=True)}")
@@ -67,16 +54,14 @@ def token_create(
     from printfarm.app import build_services
     from printfarm.db.migrate import upgrade
 
-    services = build_services(_settings())
+    services = build_services(settings_or_exit())
     upgrade(services.db.engine)
     try:
-        with services.db.unit_of_work() as session:
+        with reported_errors(), services.db.unit_of_work() as session:
             plain, row = services.tokens.create(
                 session, SYSTEM, role=role, name=name, site_id=site, expires_in_days=expires_in_days,
                 hospital_id=hospital,
             )
-    except PrintfarmError as err:
-        raise _fail(err) from err
     finally:
         services.db.dispose()  # a pooled connection left open outlives the command
     typer.echo(plain)
@@ -98,7 +83,7 @@ def serve(
     from printfarm.app import create_app
     from printfarm.db.migrate import upgrade
 
-    settings = _settings()
+    settings = settings_or_exit()
     _logging(settings.log_level)
     app_ = create_app(settings)
     services = app_.state.services
@@ -129,10 +114,8 @@ def demo(
         time_scale=time_scale, reject_rate=reject_rate, timeout_seconds=timeout_seconds,
     )
     _logging("WARNING")
-    try:
+    with reported_errors():
         code = run_demo(options)
-    except PrintfarmError as err:
-        raise _fail(err) from err
     raise typer.Exit(code)
 
 
