@@ -4,8 +4,9 @@
 
 Rows are bulk-inserted with SQL (INSERT ... SELECT over a generated sequence), not through the API;
 the dashboard rollups are then rebuilt from the Output rows as the migration does. Each page is
-requested through the ASGI app (TestClient, no network) signed in as a viewer; the figures are the
-server's time per request. The baseline, timed in the same run, is what the old /api/dashboard did
+requested through the ASGI app (TestClient, no network) signed in as a viewer, with the start-up
+objects frozen out of garbage collection as `printfarm serve` freezes them; the figures are the
+server's time per request, with the machine's load average beside them (the machine may be shared). The baseline, timed in the same run, is what the old /api/dashboard did
 on every poll: sum every Output row per site, list every batch with progress and every printer
 with its job.
 """
@@ -13,6 +14,7 @@ with its job.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -25,6 +27,7 @@ from fastapi.testclient import TestClient
 
 from printfarm.app import create_app
 from printfarm.auth.rules import SYSTEM, Role
+from printfarm.cli import freeze_startup_objects
 from printfarm.db.migrate import upgrade
 from printfarm.db.session import make_engine
 from printfarm.metrics.repository import rebuild_rollups
@@ -154,6 +157,7 @@ def run(url: str, data_dir: Path, jobs: int, requests: int) -> None:
     services = app.state.services
     with services.db.unit_of_work() as session:
         token, _ = services.tokens.create(session, SYSTEM, role=Role.VIEWER, name="bench")
+    freeze_startup_objects()  # as `printfarm serve` does before it listens
     client = TestClient(app)
     client.cookies.set("printfarm_token", token)
     with services.db.unit_of_work() as session:  # the last printer of page 99, as page 99's next link carries it
@@ -179,7 +183,8 @@ def run(url: str, data_dir: Path, jobs: int, requests: int) -> None:
 
     baseline = timings(old_dashboard, 3, warmup=1)
     base = statistics.median(baseline)
-    print(f"  {'baseline: old /api/dashboard (sums every row)':48} p50 {base:8.1f} ms  p95 {p95(baseline):8.1f} ms")
+    print(f"  {'baseline: old /api/dashboard (sums every row)':48} p50 {base:8.1f} ms  p95 {p95(baseline):8.1f} ms"
+          f"{'':29}load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     for label, path in (
         ("overview page", "/"),
         ("printers page, all sites", "/printers?site="),
@@ -194,9 +199,11 @@ def run(url: str, data_dir: Path, jobs: int, requests: int) -> None:
     ):
         values = timings(page(path), requests)
         median = statistics.median(values)
-        print(f"  {label:48} p50 {median:8.1f} ms  p95 {p95(values):8.1f} ms  ({base / median:5.0f}x faster than baseline)")
+        print(f"  {label:48} p50 {median:8.1f} ms  p95 {p95(values):8.1f} ms  ({base / median:5.0f}x faster than baseline)"
+              f"  load {os.getloadavg()[0]:.1f}")
     values = timings(lambda: client.get("/metrics", headers={"Authorization": f"Bearer {token}"}), max(5, requests // 6))
-    print(f"  {'/metrics (jobs by state, units per site)':48} p50 {statistics.median(values):8.1f} ms  p95 {p95(values):8.1f} ms")
+    print(f"  {'/metrics (jobs by state, units per site)':48} p50 {statistics.median(values):8.1f} ms  p95 {p95(values):8.1f} ms"
+          f"{'':29}load {os.getloadavg()[0]:.1f}")
     client.close()
     services.db.dispose()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from typing import Annotated
@@ -72,6 +73,17 @@ def token_create(
     )
 
 
+def freeze_startup_objects() -> None:
+    """Keep what start-up built (modules, routes, schemas, SQL caches) out of every later garbage collection.
+
+    A full collection otherwise walks all of it: 65-105 ms each in bench/dashboard.py, one every ten
+    requests of the sites page, and a request that meets one is that page's p95 (p50 15 ms, p95
+    84-118 ms on a quiet machine). After the freeze a full collection takes 5-7 ms (p95 21 ms).
+    """
+    gc.collect()
+    gc.freeze()
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default from settings)")] = None,
@@ -93,6 +105,7 @@ def serve(
         if not services.tokens.has_tokens(session):
             plain, _ = services.tokens.create(session, SYSTEM, role=Role.ADMIN, name="first admin")
             typer.echo(f"First start: admin token (shown once, keep it): {plain}")
+    freeze_startup_objects()
     uvicorn.run(app_, host=host or settings.http_host, port=port or settings.http_port, log_level="info")
 
 
