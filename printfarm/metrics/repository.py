@@ -348,8 +348,25 @@ def site_choices(session: Session) -> list[tuple[int, str]]:
 # -- sites and hospitals -------------------------------------------------------------------------
 
 
-def site_rows(session: Session) -> list[tuple[Site, int, int, int, int, int, int]]:
-    """(site, printers, online, busy, beds not clear, good, rejected) for every site, by name."""
+@dataclass(frozen=True, slots=True)
+class SiteLine:
+    id: int
+    name: str
+    city: str | None
+    is_paused: bool
+    printers: int
+    online: int
+    busy: int
+    beds_not_clear: int
+    good_units: int
+    rejected_units: int
+
+
+def site_rows(session: Session) -> list[SiteLine]:
+    """Every site with its printers (all, online, busy, beds not clear) and units, by name.
+
+    Columns, not Site objects: 500 ORM instances cost more than the query (and a collection of
+    their short-lived state on every few requests)."""
     fleet = (
         select(
             Printer.site_id,
@@ -365,7 +382,7 @@ def site_rows(session: Session) -> list[tuple[Site, int, int, int, int, int, int
     )
     query = (
         select(
-            Site,
+            Site.id, Site.name, Site.city, Site.is_paused,
             func.coalesce(fleet.c.printers, 0), func.coalesce(fleet.c.online, 0), func.coalesce(fleet.c.busy, 0),
             func.coalesce(fleet.c.not_clear, 0), func.coalesce(OutputBySite.good_units, 0),
             func.coalesce(OutputBySite.rejected_units, 0),
@@ -374,7 +391,10 @@ def site_rows(session: Session) -> list[tuple[Site, int, int, int, int, int, int
         .outerjoin(OutputBySite, OutputBySite.site_id == Site.id)
         .order_by(Site.name)
     )
-    return [(s, int(p), int(o), int(b), int(n), int(g), int(r)) for s, p, o, b, n, g, r in session.execute(query)]
+    return [
+        SiteLine(i, name, city, bool(paused), int(p), int(o), int(b), int(n), int(g), int(r))
+        for i, name, city, paused, p, o, b, n, g, r in session.execute(query)
+    ]
 
 
 def hospital_rows(session: Session) -> list[tuple[Hospital, int, int, int, int, int]]:

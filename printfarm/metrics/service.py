@@ -143,10 +143,11 @@ class DashboardService:
         require(actor, Action.READ)
         return [
             SiteRow(
-                id=s.id, name=s.name, city=s.city, is_paused=s.is_paused, printers=p, printers_online=o,
-                printers_busy=b, beds_not_clear=n, good_units=g, rejected_units=r,
+                id=s.id, name=s.name, city=s.city, is_paused=s.is_paused, printers=s.printers, printers_online=s.online,
+                printers_busy=s.busy, beds_not_clear=s.beds_not_clear, good_units=s.good_units,
+                rejected_units=s.rejected_units,
             )
-            for s, p, o, b, n, g, r in repository.site_rows(session)
+            for s in repository.site_rows(session)
         ]
 
     def batches(self, session: Session, actor: Actor, *, open_only: bool = True, page: int = 1, per_page: int = BATCHES_PER_PAGE) -> BatchPage:
