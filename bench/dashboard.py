@@ -160,8 +160,10 @@ def run(url: str, data_dir: Path, jobs: int, requests: int) -> None:
     freeze_startup_objects()  # as `printfarm serve` does before it listens
     client = TestClient(app)
     client.cookies.set("printfarm_token", token)
-    with services.db.unit_of_work() as session:  # the last printer of page 99, as page 99's next link carries it
-        after = session.scalar(sa.text("SELECT id FROM printers ORDER BY site_id, name LIMIT 1 OFFSET :n"), {"n": 99 * PRINTERS_PER_PAGE - 1})
+    with services.db.unit_of_work() as session:  # page 99's last printer and page 100's first, as the pager's links carry them
+        edge = "SELECT id FROM printers ORDER BY site_id, name LIMIT 1 OFFSET :n"
+        after = session.scalar(sa.text(edge), {"n": 99 * PRINTERS_PER_PAGE - 1})
+        before = session.scalar(sa.text(edge), {"n": 99 * PRINTERS_PER_PAGE})
 
     def page(path: str) -> Callable[[], object]:
         def get() -> object:
@@ -192,6 +194,7 @@ def run(url: str, data_dir: Path, jobs: int, requests: int) -> None:
         ("printers page, needs attention", "/printers?site=&attention=true"),
         ("printers page 100 of 209", "/printers?site=&page=100"),
         ("printers page 100, by the next link of page 99", f"/printers?site=&page=100&after={after}"),
+        ("printers page 99, by the previous link of 100", f"/printers?site=&page=99&before={before}"),
         ("sites page (500 rows)", "/sites"),
         ("batches page", "/batches"),
         ("hospitals page", "/hospitals"),

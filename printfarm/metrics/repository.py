@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Select, bindparam, case, delete, func, insert, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import BindParameter
 
 from printfarm.db.tables import (
@@ -298,18 +298,29 @@ class PrinterLine:
 
 
 def printer_lines(
-    session: Session, site_id: int | None, needs_attention: bool, offset: int, limit: int, after: int | None = None
+    session: Session, site_id: int | None, needs_attention: bool, offset: int, limit: int,
+    after: int | None = None, before: int | None = None,
 ) -> list[PrinterLine]:
     """One page of printers by site and name: `limit` after skipping `offset`, or, with `after` (a
-    printer id), the `limit` that follow that printer (keyset paging: nothing is skipped row by row)."""
-    # (site_id, name) is unique, so ordering by it is total and walks uq_printers_site_name as stored.
-    # The page's ids are picked first, from that index alone; only they are joined to sites and profiles.
-    page = select(Printer.id).order_by(Printer.site_id, Printer.name).limit(limit)
-    if after is not None:
-        last = select(Printer.site_id, Printer.name).where(Printer.id == after).subquery()
-        page = page.where(tuple_(Printer.site_id, Printer.name) > tuple_(last.c.site_id, last.c.name))
+    printer id), the `limit` that follow that printer, or with `before` the `limit` that precede it
+    (keyset paging both ways: nothing is skipped row by row)."""
+    # (site_id, name) is unique, so ordering by it is total and walks uq_printers_site_name as stored
+    # (backwards for the page before a printer). The page's ids are picked first, from that index
+    # alone; only they are joined to sites and profiles, which put them back in order.
+    key = tuple_(Printer.site_id, Printer.name)
+    page = select(Printer.id).limit(limit)
+    mark_id = after if after is not None else before
+    if mark_id is not None:
+        # Two scalar subqueries, not a joined one: PostgreSQL then compares in the index condition
+        # (a joined row was a filter over every printer before the mark: 1.9 against 0.1 ms at page 100).
+        mark = aliased(Printer)
+        edge = tuple_(*(select(c).where(mark.id == mark_id).scalar_subquery() for c in (mark.site_id, mark.name)))
+        if after is not None:
+            page = page.where(key > edge).order_by(Printer.site_id, Printer.name)
+        else:
+            page = page.where(key < edge).order_by(Printer.site_id.desc(), Printer.name.desc())
     else:
-        page = page.offset(offset)
+        page = page.order_by(Printer.site_id, Printer.name).offset(offset)
     if site_id is not None:
         page = page.where(Printer.site_id == site_id)
     if needs_attention:

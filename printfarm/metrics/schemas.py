@@ -90,6 +90,7 @@ class PrinterWall(BaseModel):
     site_id: int | None
     needs_attention: bool
     next_after: int | None = None  # the last printer of this page: the next page starts after it
+    previous_before: int | None = None  # the first printer of this page: the previous page ends before it
     by_status: dict[str, int]  # over the filter's site (all sites without one)
     good_units: int  # QC-passed units of the filter's site (all sites without one)
     sites: list[tuple[int, str]]  # for the site picker

@@ -94,20 +94,24 @@ class DashboardService:
 
     def printer_wall(
         self, session: Session, actor: Actor, *, site_id: int | None = None, needs_attention: bool = False, page: int = 1,
-        per_page: int = PRINTERS_PER_PAGE, after: int | None = None,
+        per_page: int = PRINTERS_PER_PAGE, after: int | None = None, before: int | None = None,
     ) -> PrinterWall:
         """One page of printer cards (by site, then name); `can_operate` says where the caller may clear beds.
 
         With `after` (the last printer id of the previous page, as the pager's next link carries it)
-        the page starts right after that printer, whatever its number; `page` only labels it then.
-        Past the end, or after a printer that no longer exists, `page` alone picks the page.
+        the page starts right after that printer, whatever its number; with `before` (the first
+        printer of the next page, as the previous link carries it) it ends right before that one;
+        `page` only labels it then. Past the end, or next to a printer that no longer exists,
+        `page` alone picks the page.
         """
         require(actor, Action.READ)
         total = repository.count_printers(session, site_id, needs_attention)
         page = clamp_page(page, total, per_page)
         pages = page_count(total, per_page)
         offset = (page - 1) * per_page
-        lines = repository.printer_lines(session, site_id, needs_attention, offset, per_page, after) if after else []
+        lines = []
+        if after or before:
+            lines = repository.printer_lines(session, site_id, needs_attention, offset, per_page, after=after, before=before)
         if not lines:
             lines = repository.printer_lines(session, site_id, needs_attention, offset, per_page)
         now = self._clock.now()
@@ -134,6 +138,7 @@ class DashboardService:
         return PrinterWall(
             printers=cards, total=total, page=page, pages=pages, per_page=per_page,
             next_after=lines[-1].printer.id if lines and page < pages else None,
+            previous_before=lines[0].printer.id if lines and page > 1 else None,
             site_id=site_id, needs_attention=needs_attention, by_status=_status_counts(session, site_id),
             good_units=repository.output_totals(session, site_id)[0],
             sites=repository.site_choices(session),

@@ -36,6 +36,7 @@ router = APIRouter(include_in_schema=False)
 api_router = APIRouter(tags=["stats"])
 
 PageInt = Annotated[int, Query(ge=1, le=1_000_000)]
+PrinterIdQuery = Annotated[int | None, Query(ge=1, le=2_147_483_647)]  # a keyset link's printer
 
 
 def static_files() -> StaticFiles:
@@ -148,7 +149,7 @@ def overview_page(request: Request, svc: ServicesDep) -> Response:
 @router.get("/printers", response_class=HTMLResponse)
 def printers_page(
     request: Request, svc: ServicesDep, site: Annotated[str | None, Query(max_length=12)] = None,
-    attention: bool = False, page: PageInt = 1, after: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+    attention: bool = False, page: PageInt = 1, after: PrinterIdQuery = None, before: PrinterIdQuery = None,
 ) -> Response:
     def build(session: Session, actor: Actor) -> dict[str, Any]:
         # No site in the address: an operator starts at its own site; `site=` (empty) means all sites.
@@ -160,7 +161,9 @@ def printers_page(
             site_id = int(site)
         else:
             raise InputError(f"site must be a site id or empty for all sites (got {site!r})")
-        wall = svc.dashboard.printer_wall(session, actor, site_id=site_id, needs_attention=attention, page=page, after=after)
+        wall = svc.dashboard.printer_wall(
+            session, actor, site_id=site_id, needs_attention=attention, page=page, after=after, before=before
+        )
         return {"wall": wall}
 
     return _page(request, svc, "printers", "Printers", build)

@@ -86,7 +86,7 @@ def test_jobs_by_state_and_site_totals_equal_plain_sums_over_every_row(new_world
         overview["good_units"], overview["rejected_units"], overview["in_production_units"]) == (3, 1, 4)
 
 
-def test_printer_pages_after_the_last_printer_seen_equal_numbered_pages(new_world):
+def test_printer_pages_after_the_last_or_before_the_first_printer_seen_equal_numbered_pages(new_world):
     world = seed(new_world())
     for n in range(2, 9):
         world.add_printer("acme" if n % 2 else "uni", f"mk3-{n}")
@@ -101,11 +101,26 @@ def test_printer_pages_after_the_last_printer_seen_equal_numbered_pages(new_worl
                 break
             after, page = wall.next_after, page + 1
         assert walked == numbered and sorted(sum(walked, [])) == sorted(world.ids[k] for k in world.ids if "/" in k)
+        back, before = [], None
+        while True:  # from the last page back by the previous links: the first printer seen on each page
+            wall = dashboard.printer_wall(session, SYSTEM, page=page, per_page=3, before=before)
+            back.append([c.id for c in wall.printers])
+            if wall.previous_before is None:
+                break
+            before, page = wall.previous_before, page - 1
+        assert back == numbered[::-1] and page == 1
         gone = dashboard.printer_wall(session, SYSTEM, page=2, per_page=3, after=2_000_000)  # no such printer: page 2
         assert [c.id for c in gone.printers] == numbered[1]
+        gone = dashboard.printer_wall(session, SYSTEM, page=2, per_page=3, before=2_000_000)
+        assert [c.id for c in gone.printers] == numbered[1]
         first = dashboard.printer_wall(session, SYSTEM, page=1, per_page=3)
+        second = dashboard.printer_wall(session, SYSTEM, page=2, per_page=3, after=numbered[0][-1])
     pager = templates.get_template("pager.html").render(wall=first, base="/printers?site=&")
-    assert f'href="/printers?site=&amp;page=2&amp;after={numbered[0][-1]}" rel="next"' in pager
+    assert f'href="/printers?site=&amp;page=2&amp;after={numbered[0][-1]}" rel="next"' in pager and 'rel="prev"' not in pager
+    pager = templates.get_template("pager.html").render(wall=second, base="/printers?site=&")
+    assert f'href="/printers?site=&amp;page=1&amp;before={numbered[1][0]}" rel="prev"' in pager
     world.client.cookies.set("printfarm_token", world.tokens["viewer"])
     assert world.client.get(f"/printers?site=&page=2&after={numbered[0][-1]}").status_code == 200
+    assert world.client.get(f"/printers?site=&page=1&before={numbered[1][0]}").status_code == 200
     assert world.client.get("/printers?site=&after=0").status_code == 422
+    assert world.client.get("/printers?site=&before=0").status_code == 422
