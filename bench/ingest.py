@@ -8,7 +8,9 @@ about 150 bytes. A separate publisher process makes it (one paho client, no Simu
 1. Drain, flat out: --messages are queued for an offline persistent session, then the subscriber
    connects and drains them. Measured for a bare paho subscriber that only counts (MQTT 3.1.1
    and 5; QoS 0 and QoS 1 publishes) and for printfarm's ingest (MqttIngest + TrackingService
-   writing every batch to a SQLite file, or PostgreSQL with --postgres) on 3.1.1 and 5.
+   writing every batch to a SQLite file, or PostgreSQL with --postgres) on 3.1.1 and 5, in each
+   arrangement: batches handed to the ingest worker process (printfarm's default) or parsed and
+   written on the network thread between reads.
    Printed: messages/s and the ingest's ratio to the bare subscriber of the same protocol and QoS,
    medians of --repeat runs made alternately (a shared machine's load comes and goes).
 2. Realistic: --rate messages/s (10,000 printers at about one message a second) for --seconds
@@ -17,7 +19,7 @@ about 150 bytes. A separate publisher process makes it (one paho client, no Simu
 Figures only; nothing here asserts on time.
 
     .venv/bin/python bench/ingest.py [--messages 200000] [--rate 10000] [--seconds 20] [--postgres URL]
-        [--qos 0,1] [--protocols 3.1.1,5] [--repeat 3]
+        [--qos 0,1] [--protocols 3.1.1,5] [--repeat 3] [--arrangements process,thread]
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ import multiprocessing
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -45,6 +46,7 @@ from support.mosquitto_server import MosquittoServer  # noqa: E402
 
 from printfarm.adapters.mqtt.ingest import MqttIngest, RawMessage  # noqa: E402
 from printfarm.app import build_services  # noqa: E402
+from printfarm.ingest_worker import Ack, IngestWorker  # noqa: E402
 from printfarm.auth.rules import SYSTEM  # noqa: E402
 from printfarm.batches.schemas import BatchCreate  # noqa: E402
 from printfarm.db.migrate import upgrade  # noqa: E402
@@ -186,27 +188,71 @@ def bench_bare(port: int, protocol: str, count: int, qos: int) -> float:
 
 
 class IngestUnderTest:
-    """MqttIngest + TrackingService over a seeded database; records when event messages commit."""
+    """MqttIngest + TrackingService over a seeded database, arranged as printfarm runs it.
 
-    def __init__(self, services, port: int, protocol: str, client_id: str) -> None:  # type: ignore[no-untyped-def]
+    ``process``: the network thread hands batches to the ingest worker process (printfarm's
+    default); ``thread``: the network thread parses and writes each batch itself between reads.
+    With ``track_latency`` the network thread notes each event's ``_sent`` time, and the commit
+    that covers it gives its event-to-database latency.
+    """
+
+    def __init__(self, services, port: int, protocol: str, client_id: str, arrangement: str,  # type: ignore[no-untyped-def]
+                 track_latency: bool = False) -> None:
         self.services = services
         self.count = 0
         self.first = self.last = 0.0
         self.latencies: list[float] = []
+        self._track_latency = track_latency
+        self._submitted = 0
+        self._sent: list[tuple[int, float]] = []  # (index of the message, its _sent), in order
+        self.worker = IngestWorker(services.settings, on_ack=self._acked) if arrangement == "process" else None
         self.ingest = MqttIngest(host="127.0.0.1", port=port, client_id=client_id, protocol=protocol,
-                                 on_batch=self._on_batch)
+                                 on_batch=self._submit if self.worker else self._apply)
         self.ingest.watch(f"{PREFIX}{i}/" for i in range(1, PRINTERS + 1))
 
-    def _on_batch(self, batch: list[RawMessage]) -> None:
-        if not self.count:
+    def start(self) -> None:
+        if self.worker is not None:
+            self.worker.start()
+        self.ingest.start()
+
+    def stop(self) -> None:
+        self.ingest.stop()
+        if self.worker is not None:
+            self.worker.stop()
+
+    def _note_sent(self, batch: list[RawMessage]) -> None:
+        if self._track_latency:
+            for index, message in enumerate(batch, self._submitted):
+                if b'"_sent"' in message.payload:
+                    self._sent.append((index, json.loads(message.payload)["_sent"]))
+        self._submitted += len(batch)
+
+    def _submit(self, batch: list[RawMessage]) -> None:
+        if not self._submitted:
             self.first = time.perf_counter()
-        self.services.tracking.apply_raw([(m.topic, m.payload) for m in batch])
-        committed = time.time()
-        self.count += len(batch)
+        self._note_sent(batch)
+        assert self.worker is not None
+        self.worker.submit(batch)
+
+    def _acked(self, ack: Ack) -> None:
+        self.services.tracking.absorb(ack.stats)
+        self._committed(ack.committed_through, ack.committed_at)
+
+    def _apply(self, batch: list[RawMessage]) -> None:
+        if not self._submitted:
+            self.first = time.perf_counter()
+        self._note_sent(batch)
+        self.services.tracking.apply_raw(batch)
+        self._committed(self._submitted, time.time())
+
+    def _committed(self, through: int, committed_at: float) -> None:
+        self.count = through
         self.last = time.perf_counter()
-        for message in batch:
-            if b'"_sent"' in message.payload:
-                self.latencies.append(committed - json.loads(message.payload)["_sent"])
+        done = 0
+        while done < len(self._sent) and self._sent[done][0] < through:
+            self.latencies.append(committed_at - self._sent[done][1])
+            done += 1
+        del self._sent[:done]
 
 
 def seed(services) -> None:  # type: ignore[no-untyped-def]
@@ -241,23 +287,24 @@ def seed(services) -> None:  # type: ignore[no-untyped-def]
         ])
 
 
-def bench_ingest(services, port: int, protocol: str, count: int, qos: int) -> float:  # type: ignore[no-untyped-def]
+def bench_ingest(services, port: int, protocol: str, count: int, qos: int, arrangement: str) -> float:  # type: ignore[no-untyped-def]
     client_id = f"bench-ingest-{uuid.uuid4().hex[:8]}"
-    first = IngestUnderTest(services, port, protocol, client_id)
-    first.ingest.start()
+    first = IngestUnderTest(services, port, protocol, client_id, "thread")
+    first.start()
     first.ingest.wait_connected(60)
-    first.ingest.stop()
+    first.stop()
     run_publisher(port, count, None, qos)
-    under_test = IngestUnderTest(services, port, protocol, client_id)
-    under_test.ingest.start()
+    under_test = IngestUnderTest(services, port, protocol, client_id, arrangement)
+    under_test.start()
     rate = drain_rate(lambda: under_test.count, lambda: under_test.first, lambda: under_test.last, count)
-    under_test.ingest.stop()
+    under_test.stop()
     return rate
 
 
-def bench_latency(services, port: int, rate: float, seconds: float) -> tuple[float, float, float, int]:  # type: ignore[no-untyped-def]
-    under_test = IngestUnderTest(services, port, "3.1.1", f"bench-live-{uuid.uuid4().hex[:8]}")
-    under_test.ingest.start()
+def bench_latency(services, port: int, rate: float, seconds: float, arrangement: str) -> tuple[float, float, float, int]:  # type: ignore[no-untyped-def]
+    under_test = IngestUnderTest(services, port, "3.1.1", f"bench-live-{uuid.uuid4().hex[:8]}", arrangement,
+                                 track_latency=True)
+    under_test.start()
     under_test.ingest.wait_connected(60)
     count = int(rate * seconds)
     started = time.perf_counter()
@@ -266,7 +313,7 @@ def bench_latency(services, port: int, rate: float, seconds: float) -> tuple[flo
     while under_test.count < count and time.monotonic() < deadline:
         time.sleep(0.05)
     elapsed = time.perf_counter() - started
-    under_test.ingest.stop()
+    under_test.stop()
     values = sorted(under_test.latencies)
     p50 = statistics.median(values) if values else float("nan")
     p99 = values[min(len(values) - 1, int(len(values) * 0.99))] if values else float("nan")
@@ -283,6 +330,9 @@ def main() -> None:
     parser.add_argument("--protocols", default="3.1.1,5", help="MQTT versions of the drain runs, e.g. 3.1.1")
     parser.add_argument("--repeat", type=int, default=3,
                         help="drain runs of each subscriber, alternating bare and ingest; medians are printed")
+    parser.add_argument("--arrangements", default="process,thread",
+                        help="where ingest parses and writes: process (the worker process, printfarm's default), "
+                             "thread (the network thread between reads)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="pf-bench-ingest-") as tmp:
@@ -298,21 +348,29 @@ def main() -> None:
         seed(services)
         database = "PostgreSQL" if args.postgres else "SQLite (WAL file)"
         print(f"{PRINTERS} printers, {args.messages} messages per drain, database {database}, Mosquitto with persistence")
+        arrangements = args.arrangements.split(",")
         try:
             for qos in (int(q) for q in args.qos.split(",")):
                 for protocol in args.protocols.split(","):
-                    # alternated, so a spell of load on a shared machine hits both about alike
-                    bares, ingests = [], []
+                    # alternated, so a spell of load on a shared machine hits all about alike
+                    bares: list[float] = []
+                    ingests: dict[str, list[float]] = {arrangement: [] for arrangement in arrangements}
                     for _ in range(args.repeat):
                         bares.append(bench_bare(port, protocol, args.messages, qos))
-                        ingests.append(bench_ingest(services, port, protocol, args.messages, qos))
-                    bare, ingest = statistics.median(bares), statistics.median(ingests)
-                    print(f"drain, publish QoS {qos}, MQTT {protocol:5}: bare paho {bare:9,.0f} msg/s   "
-                          f"ingest+DB {ingest:9,.0f} msg/s   ratio {ingest / bare:.2f}   (medians of {args.repeat}; "
-                          f"bare {', '.join(f'{r:,.0f}' for r in bares)}; ingest {', '.join(f'{r:,.0f}' for r in ingests)})")
-            p50, p99, achieved, n = bench_latency(services, port, args.rate, args.seconds)
-            print(f"realistic {args.rate:,.0f} msg/s for {args.seconds:.0f} s (ingested {achieved:,.0f} msg/s): "
-                  f"event-to-database latency p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms ({n} events)")
+                        for arrangement in arrangements:
+                            ingests[arrangement].append(bench_ingest(services, port, protocol, args.messages, qos, arrangement))
+                    bare = statistics.median(bares)
+                    print(f"drain, publish QoS {qos}, MQTT {protocol}: bare paho {bare:,.0f} msg/s "
+                          f"(runs {', '.join(f'{r:,.0f}' for r in bares)})")
+                    for arrangement, rates in ingests.items():
+                        ingest = statistics.median(rates)
+                        print(f"    ingest+DB, batches in the {arrangement:7}: {ingest:9,.0f} msg/s   ratio {ingest / bare:.2f}"
+                              f"   (median of {args.repeat}: {', '.join(f'{r:,.0f}' for r in rates)})")
+            for arrangement in arrangements:
+                p50, p99, achieved, n = bench_latency(services, port, args.rate, args.seconds, arrangement)
+                print(f"realistic {args.rate:,.0f} msg/s for {args.seconds:.0f} s, batches in the {arrangement} "
+                      f"(ingested {achieved:,.0f} msg/s): event-to-database latency p50 {p50 * 1000:.0f} ms, "
+                      f"p99 {p99 * 1000:.0f} ms ({n} events)")
             stats = services.tracking.stats_snapshot()
             print(f"tracking counters: {stats}")
         finally:

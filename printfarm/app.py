@@ -7,7 +7,7 @@ import contextlib
 import logging
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from printfarm import __version__
 from printfarm.adapters.gcode.analyse import analyse_gcode
 from printfarm.adapters.mqtt.broker import EmbeddedBroker
-from printfarm.adapters.mqtt.ingest import MqttIngest
+from printfarm.adapters.mqtt.ingest import MqttIngest, RawMessage
 from printfarm.adapters.octoprint.octorest_client import make_octorest_client_factory
 from printfarm.adapters.octoprint.port import PrinterClientFactory
 from printfarm.adapters.slicer import slice_stl
@@ -43,6 +43,7 @@ from printfarm.exports.api import router as exports_router
 from printfarm.exports.service import ExportService
 from printfarm.hospital_requests.api import router as requests_router
 from printfarm.hospital_requests.service import RequestService
+from printfarm.ingest_worker import Ack, IngestWorker
 from printfarm.jobs.api import router as jobs_router
 from printfarm.jobs.service import JobService
 from printfarm.metrics.service import DashboardService
@@ -160,6 +161,7 @@ class Runtime:
         self._watch_topic = watch_topic
         self.broker: EmbeddedBroker | None = None
         self.ingest: MqttIngest | None = None
+        self.worker: IngestWorker | None = None
         self.scheduler = TaskScheduler()
         self.mqtt_host = ""
         self.mqtt_port = 0
@@ -174,21 +176,29 @@ class Runtime:
             self.mqtt_host, self.mqtt_port = "127.0.0.1", self.broker.start()
             log.info("embedded MQTT broker on %s:%s", self.mqtt_host, self.mqtt_port)
         tracking = self.services.tracking
+        on_batch: Callable[[list[RawMessage]], None] = tracking.apply_raw
+        if settings.mqtt_ingest_worker == "process":
+            self.worker = IngestWorker(
+                settings, on_ack=self._worker_acked, on_lost=lambda count: tracking.count_dropped("worker_lost", count)
+            )
+            self.worker.start()
+            on_batch = self.worker.submit
         self.ingest = MqttIngest(
             host=self.mqtt_host,
             port=self.mqtt_port,
             client_id=settings.mqtt_client_id,
             protocol=settings.mqtt_protocol,
-            on_batch=lambda batch: tracking.apply_raw([(m.topic, m.payload) for m in batch]),
+            on_batch=on_batch,
             on_connect=lambda: self.scheduler.once(RECONCILE_TASK, tracking.reconcile),
             shared_group=settings.mqtt_shared_group,
         )
         with self.services.db.unit_of_work() as session:
             self.ingest.watch(base_topics(session))
-        ingest = self.ingest
+        ingest, worker = self.ingest, self.worker
 
         def watch(topic: str) -> None:
-            tracking.forget_topics()  # before the first message of the new printer can arrive
+            # before the first message of the new printer can arrive
+            (worker or tracking).forget_topics()
             ingest.watch([topic])
 
         self._watch_topic.connect(watch)
@@ -210,6 +220,11 @@ class Runtime:
         self.scheduler.once(RECONCILE_TASK, tracking.reconcile)
         self.scheduler.wake(DISPATCH_TASK)
 
+    def _worker_acked(self, ack: Ack) -> None:
+        self.services.tracking.absorb(ack.stats)
+        if ack.is_printer_ready:
+            self._wake()
+
     def _watch_registered_printers(self) -> None:
         if self.ingest is None:
             return
@@ -221,6 +236,8 @@ class Runtime:
         self.scheduler.stop()
         if self.ingest is not None:
             self.ingest.stop()
+        if self.worker is not None:
+            self.worker.stop()
         if self.broker is not None:
             self.broker.stop()
         self.services.db.dispose()

@@ -18,7 +18,8 @@
     │   ├── PrinterAuthRejected         the printer refused the API key                   → 422 on register
     │   └── PrinterCommandFailed        the printer answered, but refused the command
     ├── SlicerError                     the slicer is missing, failed or timed out
-    └── BrokerError                     the MQTT broker cannot be reached or started
+    ├── BrokerError                     the MQTT broker cannot be reached or started
+    └── IngestWorkerFailed              the MQTT ingest worker process could not start
 
 Messages name the object and the value: "printer 7: bed 220 mm < part 240 mm".
 """
@@ -104,3 +105,7 @@ class SlicerError(PrintfarmError):
 
 class BrokerError(PrintfarmError):
     """The MQTT broker cannot be reached or started."""
+
+
+class IngestWorkerFailed(PrintfarmError):
+    """The MQTT ingest worker process could not start (start-up stops)."""

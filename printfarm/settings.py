@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     mqtt_protocol: Literal["3.1.1", "5"] = Field(
         "3.1.1", description="3.1.1 costs paho about half the time per message of 5 (bench/ingest.py)."
     )
+    mqtt_ingest_worker: Literal["process", "thread"] = Field(
+        "process",
+        description="Where MQTT batches are parsed and written: 'process' (a worker process, so the network "
+        "loop never waits for them; bench/ingest.py) or 'thread' (the network thread, between reads).",
+    )
     mqtt_shared_group: str | None = Field(
         None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$",
         description="With several replicas: subscribe as $share/<group>/... so each message reaches one of them.",

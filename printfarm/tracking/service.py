@@ -10,9 +10,9 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,14 @@ from printfarm.printers.repository import base_topics
 from printfarm.printers.rules import ConnectionState
 from printfarm.printers.service import PrinterService
 from printfarm.tracking.messages import BadMessage, MessageKind, PrinterMessage, parse_message, split_topic
+from printfarm.tracking.repository import (
+    JOBS,
+    PRINTERS,
+    job_owners_and_states,
+    lock_rows,
+    raise_progress,
+    update_printers,
+)
 from printfarm.tracking.rules import merged_progress, target_for_event
 
 log = logging.getLogger(__name__)
@@ -35,9 +43,6 @@ log = logging.getLogger(__name__)
 _BATCH_ATTEMPTS = 4
 _RETRY_FIRST_SECONDS = 0.05
 _TOPICS_RELOAD_SECONDS = 1.0
-#: The tables under the ORM classes, for the bulk statements (executemany) of _apply_once.
-_PRINTERS = cast(Table, Printer.__table__)
-_JOBS = cast(Table, PrintJob.__table__)
 
 
 @dataclass
@@ -70,6 +75,16 @@ class IngestStats:
             "batches_failed": self.batches_failed,
             "silent_polls": self.silent_polls,
         }
+
+    def add(self, other: IngestStats) -> None:
+        """Add another's counters to these (an ingest worker's, say)."""
+        self.received += other.received
+        self.applied += other.applied
+        self.dropped.update(other.dropped)
+        self.batches += other.batches
+        self.batch_retries += other.batch_retries
+        self.batches_failed += other.batches_failed
+        self.silent_polls += other.silent_polls
 
 
 class TrackingService:
@@ -104,10 +119,27 @@ class TrackingService:
         with self._lock:
             return self.stats.snapshot()
 
-    def apply_raw(self, batch: Sequence[tuple[str, bytes]]) -> None:
-        """Parse and apply one batch of (topic, payload); bad messages are logged once and counted."""
+    def take_stats(self) -> IngestStats:
+        """The counters since the last call, which start again from zero (an ingest worker reports them)."""
+        with self._lock:
+            taken, self.stats = self.stats, IngestStats()
+        return taken
+
+    def absorb(self, stats: IngestStats) -> None:
+        """Add counters measured elsewhere (the ingest worker process) to this service's."""
+        with self._lock:
+            self.stats.add(stats)
+
+    def count_dropped(self, kind: str, count: int) -> None:
+        """Count messages lost outside this service (e.g. held by an ingest worker that died)."""
+        with self._lock:
+            self.stats.dropped[kind] += count
+
+    def apply_raw(self, batch: Sequence[tuple[str, bytes] | tuple[str, bytes, bool]]) -> None:
+        """Parse and apply one batch of (topic, payload[, retained]); bad messages are logged once and counted."""
         messages: list[PrinterMessage] = []
-        for topic, payload in batch:
+        for item in batch:
+            topic, payload = item[0], item[1]
             if not payload:
                 continue  # an empty retained message only clears the topic on the broker
             try:
@@ -209,7 +241,7 @@ class TrackingService:
                     continue
                 row = printer_rows.get(printer_id)
                 if row is None:
-                    row = printer_rows[printer_id] = {"last_seen_at": now}
+                    row = printer_rows[printer_id] = {}
                 if kind is MessageKind.TEMPERATURE:
                     if message.heater == "bed":
                         row["bed_temp_c"] = message.actual_c
@@ -233,11 +265,11 @@ class TrackingService:
                 if (job_id := job_id_from_filename(m.file_name)) is not None
             }
             if self._db.is_postgresql:  # SQLite takes turns instead (no row locks)
-                _lock_rows(session, _JOBS, move_job_ids | {job_id for job_id, _ in progress})
+                lock_rows(session, JOBS, move_job_ids | {job_id for job_id, _ in progress})
                 # one executemany (one set of columns, no moves) locks printers in id order by itself
                 if moves or len({frozenset(row) for row in printer_rows.values()}) > 1:
-                    _lock_rows(session, _PRINTERS, set(printer_rows) | set(moves))
-            _update_printers(session, printer_rows)
+                    lock_rows(session, PRINTERS, set(printer_rows) | set(moves))
+            update_printers(session, printer_rows, seen_at=now)
             if move_job_ids:
                 moves = _that_can_move(session, moves)
             if moves:
@@ -255,7 +287,7 @@ class TrackingService:
                     for message in moves[printer_id]:
                         wake |= self._apply_move(session, printer, jobs, message, now)
                 session.flush()  # a job moved into a running state takes this batch's progress below
-            _raise_progress(session, progress)
+            raise_progress(session, progress)
         return wake, applied
 
     def _apply_move(
@@ -381,7 +413,22 @@ class TrackingService:
                 printer.last_seen_at = self._clock.now()
 
     def _settle(self, job_id: int, target: JobState, reason: str | None, observed: JobState | None = None) -> int:
-        """Move a job to what its printer says; nothing if the job moved since (observed) or is mid-start."""
+        """Move a job to what its printer says; nothing if the job moved since (observed) or is mid-start.
+
+        On SQLite another process (the ingest worker) may commit between this read and this write:
+        SQLite then refuses the write ("database is locked") rather than lose either, and the
+        settling is tried again on a fresh read.
+        """
+        for attempt in range(1, _BATCH_ATTEMPTS + 1):
+            try:
+                return self._settle_once(job_id, target, reason, observed)
+            except OperationalError:
+                if attempt == _BATCH_ATTEMPTS:
+                    raise
+                time.sleep(_RETRY_FIRST_SECONDS * 2 ** (attempt - 1))
+        return 0
+
+    def _settle_once(self, job_id: int, target: JobState, reason: str | None, observed: JobState | None) -> int:
         with self._turn(), self._db.unit_of_work() as session:
             # locked: an MQTT batch on another thread or replica may be moving the same job
             job = session.get(PrintJob, job_id, with_for_update=True)
@@ -440,9 +487,8 @@ def _that_can_move(session: Session, moves: dict[int, list[PrinterMessage]]) -> 
                 target = target_for_event(message.event or "", message.reason)
                 if target is not None:
                     wanted.setdefault(job_id, []).append((printer_id, target))
-    rows = session.execute(select(_JOBS.c.id, _JOBS.c.printer_id, _JOBS.c.state).where(_JOBS.c.id.in_(wanted)))
     movable = {
-        job_id for job_id, printer_id, state in rows
+        job_id for job_id, printer_id, state in job_owners_and_states(session, wanted)
         if any(by == printer_id and can_move(state, target) for by, target in wanted[job_id])
     }
     kept: dict[int, list[PrinterMessage]] = {}
@@ -454,48 +500,3 @@ def _that_can_move(session: Session, moves: dict[int, list[PrinterMessage]]) -> 
         if left:
             kept[printer_id] = left
     return kept
-
-
-def _lock_rows(session: Session, table: Table, ids: set[int]) -> None:
-    """Lock rows of table by id, in id order (PostgreSQL; SQLite renders no FOR UPDATE)."""
-    if ids:
-        session.execute(select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id).with_for_update())
-
-
-def _update_printers(session: Session, rows: dict[int, dict[str, Any]]) -> None:
-    """One UPDATE per printer, sent as one executemany per set of columns, in printer id order."""
-    table = _PRINTERS
-    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for printer_id in sorted(rows):
-        values = rows[printer_id]
-        by_columns.setdefault(tuple(sorted(values)), []).append(
-            {"b_id": printer_id, **{f"b_{column}": value for column, value in values.items()}}
-        )
-    for columns, params in by_columns.items():
-        statement = (
-            update(table).where(table.c.id == bindparam("b_id")).values({column: bindparam(f"b_{column}") for column in columns})
-        )
-        session.execute(statement, params)
-
-
-def _raise_progress(session: Session, progress: dict[tuple[int, int], int]) -> None:
-    """Raise running jobs' progress to the batch's highest, in job id order; never lower it.
-
-    The comparison is in the WHERE clause, so it is made against the row as committed by another
-    replica (PostgreSQL re-reads a row it waited for), and a message that raises nothing writes nothing.
-    """
-    if not progress:
-        return
-    table = _JOBS
-    statement = (
-        update(table)
-        .where(table.c.id == bindparam("b_id"), table.c.printer_id == bindparam("b_printer"),
-               # an IN list would be an "expanding" parameter, which executemany does not take
-               or_(*(table.c.state == state for state in sorted(RUNNING, key=lambda s: s.value))),
-               table.c.progress_percent < bindparam("b_progress"))
-        .values(progress_percent=bindparam("b_progress"))
-    )
-    session.execute(statement, [
-        {"b_id": job_id, "b_printer": printer_id, "b_progress": value}
-        for (job_id, printer_id), value in sorted(progress.items())
-    ])

@@ -1,10 +1,11 @@
 """MQTT ingest: one paho client on its own thread hands received messages over in batches.
 
-Arrangement (measured; see the ingest benchmark issue): paho's on_message only appends to a list;
-the same thread that reads the socket hands the list to ``on_batch`` between reads, when
-``max_batch`` messages are waiting or ``flush_interval_seconds`` has passed. A separate flusher
-thread convoyed with the network thread on the GIL and halved throughput; flushing between reads
-sustained about 35,000 messages/s.
+Arrangement (measured in bench/ingest.py): paho's on_message only appends to a list; the same
+thread that reads the socket hands the list to ``on_batch`` between reads, when ``max_batch``
+messages are waiting or ``flush_interval_seconds`` has passed. printfarm's ``on_batch`` passes the
+batch to the ingest worker process (printfarm/ingest_worker.py), which parses and writes it there:
+parsing and writing on this thread stalled socket reads, and a flusher thread in this process
+convoyed with it on the GIL.
 
 Delivery: subscriptions are QoS 1 on a persistent session (fixed client id; clean_session=False on
 MQTT 3.1.1, clean_start=False with a session expiry on MQTT 5), so the broker queues what arrives
@@ -21,8 +22,7 @@ import select
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
@@ -41,8 +41,9 @@ _BACKOFF_MAX_SECONDS = 30.0
 _FILTERS_PER_PACKET = 100
 
 
-@dataclass(frozen=True, slots=True)
-class RawMessage:
+class RawMessage(NamedTuple):
+    """One received message as paho gave it; a tuple, so handing a batch to a process is cheap to pickle."""
+
     topic: str
     payload: bytes
     retained: bool
@@ -102,7 +103,7 @@ class MqttIngest:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
-        self._buffer: list[tuple[str, bytes | bytearray, bool]] = []
+        self._buffer: list[RawMessage] = []
         self._received = 0
         self._delivered = 0
         self._client = self._make_client()
@@ -245,9 +246,7 @@ class MqttIngest:
     def _flush(self) -> None:
         if not self._buffer:
             return
-        buffered, self._buffer = self._buffer, []
-        # bytes() of a bytes object is that object: no copy for what paho normally hands over
-        batch = [RawMessage(topic, bytes(payload), retained) for topic, payload, retained in buffered]
+        batch, self._buffer = self._buffer, []
         try:
             self._on_batch(batch)
         except Exception:
@@ -289,7 +288,7 @@ class MqttIngest:
     # -- paho callbacks (all on the ingest thread, inside client.loop) ----------------------------
 
     def _handle_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
-        self._buffer.append((message.topic, message.payload, message.retain))
+        self._buffer.append(RawMessage(message.topic, message.payload, message.retain))
         self._received += 1
 
     def _handle_connect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
