@@ -45,12 +45,16 @@ def static_files() -> StaticFiles:
 
 def _signed_in(request: Request, svc: Services, token: str | None) -> Actor | None:
     """The actor of a token, or None; bad tokens count against the client's address like the API's."""
+    with svc.db.unit_of_work() as session:
+        return _actor(request, svc, session, token)
+
+
+def _actor(request: Request, svc: Services, session: Session, token: str | None) -> Actor | None:
     if not token:
         return None
     address = request.client.host if request.client else "unknown"
     try:
-        with svc.db.unit_of_work() as session:
-            return svc.tokens.authenticate_from(session, token, address)
+        return svc.tokens.authenticate_from(session, token, address)
     except TooManyBadTokens:
         raise
     except AuthError:
@@ -75,20 +79,27 @@ def _page(
             _set_cookie(response, token)
         return response
     fragment = request.headers.get("x-fragment") == "1"
-    actor = _signed_in(request, svc, request.cookies.get(COOKIE))
+    context: dict[str, Any] = {"version": __version__}
+    actor: Actor | None = None
+    try:
+        # One unit of work signs in and builds the page: a live page polls every 2 s, and on
+        # PostgreSQL a second transaction is two more round trips (BEGIN, COMMIT) per poll.
+        with svc.db.unit_of_work() as session:
+            actor = _actor(request, svc, session, request.cookies.get(COOKIE))
+            if actor is not None:
+                context.update(actor=actor, may_audit=may(actor, Action.READ_AUDIT))
+                context.update(build(session, actor))
+    except TooManyBadTokens:
+        raise
+    except PrintfarmError as err:
+        return templates.TemplateResponse(
+            request, "error.html", {**context, "title": title, "page": name, "error": err}, status_code=status_for(err)
+        )
     if actor is None:
         if fragment:
             return Response("sign in again", status_code=401)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
-    context: dict[str, Any] = {"actor": actor, "may_audit": may(actor, Action.READ_AUDIT), "version": __version__}
-    try:
-        with svc.db.unit_of_work() as session:
-            context.update(build(session, actor))
-    except PrintfarmError as err:
-        return templates.TemplateResponse(
-            request, "error.html", {**context, "title": title, "page": name, "error": err}, status_code=status_for(err)
-        )
     if fragment:
         return templates.TemplateResponse(request, f"{name}.html", context)
     return templates.TemplateResponse(request, "layout.html", {**context, "title": title, "page": name})
