@@ -112,29 +112,39 @@ def output_totals(session: Session, site_id: int | None = None) -> tuple[int, in
     return int(good), int(rejected)
 
 
-def requested_units(session: Session) -> int:
-    return int(session.scalar(select(func.coalesce(func.sum(Batch.quantity), 0)).where(Batch.is_cancelled.is_(False))) or 0)
+@dataclass(frozen=True)
+class Totals:
+    requested: int
+    in_production: int
+    good: int
+    rejected: int
+    shipped: int
+    received: int
+    sites: int
 
 
-def in_production_units(session: Session) -> int:
-    query = select(func.coalesce(func.sum(PrintJob.units_per_print), 0)).where(PrintJob.state.in_(ACTIVE_STATES))
-    return int(session.scalar(query) or 0)
+def totals(session: Session) -> Totals:
+    """The overview's totals in one statement (one round trip on a page polled every 2 s), each a
+    scalar subquery over a rollup, an index or a small table.
 
-
-def delivery_units(session: Session) -> tuple[int, int]:
-    """(shipped, received): units that left their sites, and units hospitals confirmed."""
-    shipped, received = session.execute(
-        select(
-            func.coalesce(func.sum(case((Delivery.state.in_(SHIPPED_STATES), Delivery.units), else_=0)), 0),
-            func.coalesce(
-                func.sum(
-                    case((Delivery.state == RECEIVED_STATE, func.coalesce(Delivery.units_received, Delivery.units)), else_=0)
-                ),
-                0,
-            ),
-        )
-    ).one()
-    return int(shipped), int(received)
+    requested: units of batches not cancelled; in production: units on active plates; good and
+    rejected: QC-recorded units; shipped: units that left their sites; received: units hospitals
+    confirmed; sites: all sites.
+    """
+    received_units = func.coalesce(Delivery.units_received, Delivery.units)
+    sums = (
+        select(func.coalesce(func.sum(Batch.quantity), 0)).where(Batch.is_cancelled.is_(False)),
+        # batch_id > 0 (always true) lets SQLite read the partial index of active plates, which holds
+        # units_per_print, instead of each plate's row by the state index (0.5 against 2.5 ms).
+        select(func.coalesce(func.sum(PrintJob.units_per_print), 0)).where(PrintJob.state.in_(ACTIVE_STATES), PrintJob.batch_id > 0),
+        select(func.coalesce(func.sum(OutputBySite.good_units), 0)),
+        select(func.coalesce(func.sum(OutputBySite.rejected_units), 0)),
+        select(func.coalesce(func.sum(case((Delivery.state.in_(SHIPPED_STATES), Delivery.units), else_=0)), 0)),
+        select(func.coalesce(func.sum(case((Delivery.state == RECEIVED_STATE, received_units), else_=0)), 0)),
+        select(func.count()).select_from(Site),
+    )
+    row = session.execute(select(*(query.scalar_subquery() for query in sums))).one()
+    return Totals(*(int(value) for value in row))
 
 
 def units_by_site(session: Session, limit: int | None = None, by_id: bool = False) -> list[tuple[int, str, int, int]]:
@@ -148,10 +158,6 @@ def units_by_site(session: Session, limit: int | None = None, by_id: bool = Fals
     if limit is not None:
         query = query.limit(limit)
     return [(i, n, int(g), int(r)) for i, n, g, r in session.execute(query)]
-
-
-def site_count(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(Site)) or 0)
 
 
 def units_by_day(session: Session, since: dt.date) -> dict[dt.date, tuple[int, int]]:

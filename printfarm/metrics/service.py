@@ -50,23 +50,16 @@ def _status_counts(session: Session, site_id: int | None) -> dict[str, int]:
     return dict(counts)
 
 
+def _totals(t: repository.Totals) -> Totals:
+    return Totals(
+        requested_units=t.requested, in_production_units=t.in_production, printed_units=t.good + t.rejected,
+        good_units=t.good, rejected_units=t.rejected, shipped_units=t.shipped, delivered_units=t.received,
+    )
+
+
 class DashboardService:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
-
-    def totals(self, session: Session, actor: Actor) -> Totals:
-        require(actor, Action.READ)
-        good, rejected = repository.output_totals(session)
-        shipped, delivered = repository.delivery_units(session)
-        return Totals(
-            requested_units=repository.requested_units(session),
-            in_production_units=repository.in_production_units(session),
-            printed_units=good + rejected,
-            good_units=good,
-            rejected_units=rejected,
-            shipped_units=shipped,
-            delivered_units=delivered,
-        )
 
     def overview(self, session: Session, actor: Actor, days: int = OVERVIEW_DAYS) -> Overview:
         """Totals, the top sites by good units, good units per day (UTC) of the last `days`, open batches."""
@@ -79,13 +72,14 @@ class DashboardService:
             day = first + dt.timedelta(days=offset)
             good, rejected = per_day.get(day, (0, 0))
             day_counts.append(DayCount(day=day, good_units=good, rejected_units=rejected))
+        totals = repository.totals(session)
         return Overview(
-            totals=self.totals(session, actor),
+            totals=_totals(totals),
             sites=[
                 SiteCount(site_id=i, site_name=n, good_units=g, rejected_units=r)
                 for i, n, g, r in repository.units_by_site(session, OVERVIEW_SITES)
             ],
-            site_count=repository.site_count(session),
+            site_count=totals.sites,
             days=day_counts,
             batches=[_batch_row(line) for line in repository.batch_lines(session, True, 0, OVERVIEW_BATCHES)],
             open_batch_count=repository.count_batches(session, True),

@@ -101,10 +101,5 @@ class OutputService:
 
     def totals(self, session: Session, actor: Actor) -> dict[str, int]:
         require(actor, Action.READ)
-        good, rejected = rollups.output_totals(session)
-        return {
-            "requested_units": rollups.requested_units(session),
-            "in_production_units": rollups.in_production_units(session),
-            "good_units": good,
-            "rejected_units": rejected,
-        }
+        t = rollups.totals(session)
+        return {"requested_units": t.requested, "in_production_units": t.in_production, "good_units": t.good, "rejected_units": t.rejected}
