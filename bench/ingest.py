@@ -222,9 +222,9 @@ class IngestUnderTest:
 
     def _note_sent(self, batch: list[RawMessage]) -> None:
         if self._track_latency:
-            for index, message in enumerate(batch, self._submitted):
-                if b'"_sent"' in message.payload:
-                    self._sent.append((index, json.loads(message.payload)["_sent"]))
+            for index, (_, payload, _) in enumerate(batch, self._submitted):
+                if b'"_sent"' in payload:
+                    self._sent.append((index, json.loads(payload)["_sent"]))
         self._submitted += len(batch)
 
     def _submit(self, batch: list[RawMessage]) -> None:

@@ -19,6 +19,7 @@ what it would have moved. A worker whose parent dies reads end-of-file from its 
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import signal
@@ -226,6 +227,9 @@ def run_worker(settings: Settings, connection: Connection, log_level: int) -> No
     wake.connect(printer_ready)
     services = build_services(settings, wake_dispatch=wake)
     tracking = services.tracking
+    # What start-up made (modules, the mapper, the engine) lives as long as the worker: kept out of
+    # the collector's full passes, which otherwise took ~70 ms of every eighth batch here.
+    gc.freeze()
     committed_through = 0
     try:
         connection.send(_READY)

@@ -266,9 +266,7 @@ class TrackingService:
             }
             if self._db.is_postgresql:  # SQLite takes turns instead (no row locks)
                 lock_rows(session, JOBS, move_job_ids | {job_id for job_id, _ in progress})
-                # one executemany (one set of columns, no moves) locks printers in id order by itself
-                if moves or len({frozenset(row) for row in printer_rows.values()}) > 1:
-                    lock_rows(session, PRINTERS, set(printer_rows) | set(moves))
+                lock_rows(session, PRINTERS, set(printer_rows) | set(moves))
             update_printers(session, printer_rows, seen_at=now)
             if move_job_ids:
                 moves = _that_can_move(session, moves)

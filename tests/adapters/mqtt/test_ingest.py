@@ -71,8 +71,8 @@ def test_published_messages_arrive_in_batches_in_order(
 
     wait_until(lambda: len(collector.messages) >= len(sent), what="300 messages")
 
-    assert [(m.topic, m.payload) for m in collector.messages] == sent
-    assert not any(m.retained for m in collector.messages)
+    assert [(topic, payload) for topic, payload, _ in collector.messages] == sent
+    assert not any(retained for _, _, retained in collector.messages)
     assert all(1 <= len(batch) <= 50 for batch in collector.batches)
     assert ingest.messages_received == len(sent)
     assert ingest.batches_delivered == len(collector.batches)
@@ -91,7 +91,7 @@ def test_retained_progress_is_replayed_on_connect_marked_retained(
 
         wait_until(lambda: len(collector.messages) >= 1, what="the retained message")
 
-        assert collector.messages == [RawMessage(f"{base}progress/printing", progress_payload(42), True)]
+        assert collector.messages == [(f"{base}progress/printing", progress_payload(42), True)]
     finally:
         publisher.publish(f"{base}progress/printing", b"", retain=True)  # clears it on the shared broker
 
@@ -124,8 +124,8 @@ def test_watch_is_idempotent_and_unwatch_stops_delivery(
         start = len(collector.messages)
         publisher.publish(f"{dropped}event/Probe", b"{}")
         publisher.publish(f"{kept}event/Marker", b"{}")
-        wait_until(lambda: any(m.topic.endswith("Marker") for m in collector.messages[start:]), what="the marker")
-        return [m.topic for m in collector.messages[start:]] == [f"{kept}event/Marker"]
+        wait_until(lambda: any(topic.endswith("Marker") for topic, _, _ in collector.messages[start:]), what="the marker")
+        return [topic for topic, _, _ in collector.messages[start:]] == [f"{kept}event/Marker"]
 
     wait_until(probe_is_ignored, what="the unwatch to take effect")
 
@@ -140,7 +140,7 @@ def test_a_raising_on_batch_is_logged_and_the_consumer_goes_on(
     kept: list[RawMessage] = []
 
     def on_batch(batch: list[RawMessage]) -> None:
-        if any(m.payload == b'{"n": 1}' for m in batch):
+        if any(payload == b'{"n": 1}' for _, payload, _ in batch):
             raise RuntimeError("database is down")
         kept.extend(batch)
 
@@ -155,7 +155,7 @@ def test_a_raising_on_batch_is_logged_and_the_consumer_goes_on(
 
         wait_until(lambda: len(kept) == 1, what="the next batch")
 
-    assert kept[0].payload == b'{"n": 2}'
+    assert kept[0][1] == b'{"n": 2}'
     assert "on_batch failed; 1 messages dropped" in caplog.text
 
 
@@ -173,7 +173,7 @@ def test_stop_hands_over_what_is_buffered(
 
     ingest.stop()
 
-    assert [m.topic for m in collector.messages] == [f"{base}event/PrintDone"]
+    assert [topic for topic, _, _ in collector.messages] == [f"{base}event/PrintDone"]
 
 
 def test_a_persistent_session_keeps_qos1_messages_while_the_ingest_is_away(
@@ -193,7 +193,7 @@ def test_a_persistent_session_keeps_qos1_messages_while_the_ingest_is_away(
     make_ingest(broker.port, client_id=client_id, on_batch=collector).watch([base])
 
     wait_until(lambda: len(collector.messages) >= len(sent), what="the queued messages")
-    assert [(m.topic, m.payload) for m in collector.messages] == sent
+    assert [(topic, payload) for topic, payload, _ in collector.messages] == sent
 
 
 # -- Mosquitto only: persistent sessions across restarts, shared subscriptions ------------------
@@ -257,7 +257,7 @@ def test_messages_sent_while_the_ingest_is_away_arrive_after_it_reconnects(
     second.watch([base])
 
     wait_until(lambda: len(collector.messages) >= len(sent), what="the queued messages")
-    assert [(m.topic, m.payload) for m in collector.messages] == sent
+    assert [(topic, payload) for topic, payload, _ in collector.messages] == sent
 
 
 @pytest.mark.parametrize("protocol", ["5", "3.1.1"])
@@ -283,7 +283,7 @@ def test_a_shared_subscription_splits_messages_between_ingests(
 
     wait_until(lambda: sum(len(c.messages) for c in collectors) >= len(sent), what="all messages")
 
-    received = [[(m.topic, m.payload) for m in c.messages] for c in collectors]
+    received = [[(topic, payload) for topic, payload, _ in c.messages] for c in collectors]
     assert all(received), "each ingest gets a share"
     assert len(received[0]) + len(received[1]) == len(sent)
     assert set(received[0]) | set(received[1]) == sent
