@@ -1,24 +1,29 @@
 """The MQTT ingest worker: a process of its own that parses and writes the batches the network thread hands over.
 
-Why a process (bench/ingest.py measures it): paho spends about 40 µs of one core per received
-message here, and parsing plus the database write about 10-15 µs more. On the network thread the
-write stalls socket reads; on a second thread of the same process it convoys on the GIL. In a
-process of its own it runs on the other core while the network thread only pickles each batch
-(about 0.3 µs a message) and writes it to a pipe.
+Why a process (bench/ingest.py measures it): paho spends about 12 µs of a core per received message
+here, and parsing plus the database write about 8 µs more. On the network thread the write stalls
+socket reads, and the broker, finding its socket full, spends several times more CPU per message
+sending the backlog; on a second thread of the same process it convoys on the GIL. In a process of
+its own it runs on the other core, and the network thread only pickles each batch (about 0.2 µs a
+message) into a pipe.
 
-Flow control: one batch is in the worker at a time. What arrives meanwhile is merged into the next
-batch, so under load batches grow and coalesce more (one UPDATE per printer per batch); past
-``max_pending_messages`` submit() blocks the network thread, and TCP pushes back to the broker,
-which queues for the persistent session. The worker answers each batch with an Ack (messages
+Flow: the network thread writes batches to a one-way pipe and never waits for the worker. In the
+worker a reader thread takes batches off the pipe into a backlog, and the main thread applies
+everything in the backlog as one unit of work, so under load batches grow and coalesce more (one
+UPDATE per printer per batch). Past ``max_backlog_messages`` the reader stops reading, the pipe
+fills, submit() blocks the network thread, and TCP pushes back to the broker, which queues for the
+persistent session. The worker answers each unit of work with an Ack on a second pipe (messages
 committed so far, its counters since the last ack, whether a printer became ready for a plate).
 
-Failure: a worker that dies (a crash, a kill) is started again; the batch it held is counted as
+Failure: a worker that dies (a crash, a kill) is started again; the messages it held are counted as
 dropped ``worker_lost``, and the reconcile on start-up and the REST poll of silent printers settle
-what it would have moved. A worker whose parent dies reads end-of-file from its pipe and exits.
+what they would have moved. A worker whose parent dies reads end-of-file from its pipe and exits.
 """
 
 from __future__ import annotations
 
+import collections
+import fcntl
 import gc
 import logging
 import multiprocessing
@@ -36,17 +41,21 @@ from printfarm.tracking.service import IngestStats
 
 log = logging.getLogger(__name__)
 
-#: Control messages on the pipe (a batch is a list of (topic, payload, retained)).
+#: Control messages on the batch pipe (a batch is a list of (topic, payload, retained)).
 _FORGET_TOPICS = "forget-topics"
 _STOP = "stop"
+#: The worker's first message on the ack pipe, once it has imported printfarm and opened the database.
 _READY = "ready"
 _READY_TIMEOUT_SECONDS = 60.0
 _RESTART_PAUSE_SECONDS = 1.0
+#: Linux pipes hold 64 KiB; a batch of 5,000 messages pickles to about 1 MiB.
+_PIPE_BYTES = 1024 * 1024
+_F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ from Python 3.10 on Linux; spelled out for type checkers
 
 
 @dataclass(frozen=True, slots=True)
 class Ack:
-    """The worker's answer to one batch.
+    """The worker's answer to one unit of work.
 
     ``committed_through``: messages handed to this worker so far, all of them applied or dropped;
     ``stats``: the worker's counters since its previous ack; ``is_printer_ready``: a printer became
@@ -68,95 +77,99 @@ class IngestWorker:
         *,
         on_ack: Callable[[Ack], None],
         on_lost: Callable[[int], None] = lambda count: None,
-        max_pending_messages: int = 100_000,
+        max_backlog_messages: int = 100_000,
     ) -> None:
         self._settings = settings
         self._on_ack = on_ack
         self._on_lost = on_lost
-        self._max_pending_messages = max_pending_messages
+        self._max_backlog_messages = max_backlog_messages
         self._context = multiprocessing.get_context("spawn")  # fork would copy the server's threads' locks
-        self._lock = threading.Condition()
-        self._pending: list[tuple[str, bytes, bool]] = []  # waiting for the worker, guarded by _lock
-        self._in_flight = 0  # messages the worker holds now, guarded by _lock
-        self._submitted = 0  # messages handed to the current worker, guarded by _lock
-        self._stopping = False
-        self._connection: Connection | None = None
+        self._lock = threading.Lock()  # one writer on the batch pipe at a time; guards what follows
+        self._batches: Connection | None = None  # parent -> worker
+        self._acks: Connection | None = None  # worker -> parent
         self._process: Any = None
-        self._reader: threading.Thread | None = None
+        self._submitted = 0  # messages handed to the current worker
+        self._committed = 0  # of those, acknowledged
+        self._is_down = False  # the worker died and is being replaced: batches wait in _waiting
+        self._waiting: list[tuple[str, bytes, bool]] = []
+        self._stopping = False
+        self._ack_reader: threading.Thread | None = None
 
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
     def start(self) -> None:
-        """Start the worker and wait until it is ready (its database open); raises IngestWorkerFailed if it is not."""
-        self._spawn()
-        self._reader = threading.Thread(target=self._read_acks, name="mqtt-ingest-acks", daemon=True)
-        self._reader.start()
+        """Start the worker and wait until it is ready; raises IngestWorkerFailed if it is not."""
+        with self._lock:
+            self._spawn()
+        self._ack_reader = threading.Thread(target=self._read_acks, name="mqtt-ingest-acks", daemon=True)
+        self._ack_reader.start()
 
     def submit(self, batch: Sequence[tuple[str, bytes, bool]]) -> None:
-        """Send batch to the worker now if it is idle, else merge it into the next one."""
+        """Write batch to the worker's pipe; blocks only while the worker is a whole backlog behind."""
         with self._lock:
-            self._pending.extend(batch)
-            while len(self._pending) >= self._max_pending_messages and self._in_flight and not self._stopping:
-                self._lock.wait(0.5)  # back-pressure: the worker is behind
-            if not self._in_flight:
-                self._send_pending()
+            if self._is_down:
+                self._waiting.extend(batch)
+                return
+            self._send(list(batch) if not isinstance(batch, list) else batch)
 
     def forget_topics(self) -> None:
         """A printer was registered or changed its base topic: the worker reads the topics again."""
         with self._lock:
-            self._send(_FORGET_TOPICS)
+            if not self._is_down:
+                self._send(_FORGET_TOPICS)
 
     def stop(self, timeout_seconds: float = 10.0) -> None:
-        """Hand over what is pending, let the worker finish it, and end the worker."""
+        """Let the worker apply what it was given, then end it."""
         with self._lock:
-            deadline = time.monotonic() + timeout_seconds
-            while (self._in_flight or self._pending) and time.monotonic() < deadline and self._process.is_alive():
-                if not self._in_flight:
-                    self._send_pending()
-                self._lock.wait(0.1)
             self._stopping = True
-            self._send(_STOP)
+            if not self._is_down:
+                self._send(_STOP)
+        if self._process is None:
+            return
         self._process.join(timeout_seconds)
         if self._process.is_alive():
             log.warning("MQTT ingest worker (pid %s) did not stop in %s s; terminating it", self._process.pid, timeout_seconds)
             self._process.terminate()
             self._process.join(5)
-        if self._reader is not None:
-            self._reader.join(timeout_seconds)
-        if self._connection is not None:
-            self._connection.close()
+        if self._ack_reader is not None:
+            self._ack_reader.join(timeout_seconds)
+        for connection in (self._batches, self._acks):
+            if connection is not None:
+                connection.close()
 
-    # -- parent side internals (hold _lock) -------------------------------------------------------
-
-    def _send_pending(self) -> None:
-        if not self._pending:
-            return
-        batch, self._pending = self._pending, []
-        self._in_flight = len(batch)
-        self._submitted += len(batch)
-        self._send(batch)
+    # -- parent side internals -----------------------------------------------------------------
 
     def _send(self, message: object) -> None:
+        """Write to the batch pipe (hold _lock); a dead worker is noticed and replaced by the ack reader."""
+        assert self._batches is not None
         try:
-            assert self._connection is not None
-            self._connection.send(message)
-        except (OSError, ValueError):  # the worker died; the reader thread restarts it
-            pass
+            self._batches.send(message)
+        except OSError:  # the worker died: its replacement gets the batch
+            if isinstance(message, list):
+                self._waiting.extend(message)
+            return
+        if isinstance(message, list):
+            self._submitted += len(message)
 
     def _spawn(self) -> None:
-        parent_end, child_end = self._context.Pipe(duplex=True)
+        """Start a worker process and wait for its ready message (hold _lock)."""
+        batches_out, batches_in = self._context.Pipe(duplex=False)  # (reader, writer)
+        acks_out, acks_in = self._context.Pipe(duplex=False)
+        for connection in (batches_out, batches_in):
+            _widen_pipe(connection)
         self._process = self._context.Process(
-            target=run_worker, args=(self._settings, child_end, logging.getLogger().getEffectiveLevel()),
+            target=run_worker,
+            args=(self._settings, batches_out, acks_in, self._max_backlog_messages, logging.getLogger().getEffectiveLevel()),
             name="printfarm-mqtt-ingest", daemon=True,
         )
         self._process.start()
-        child_end.close()  # only the child holds it now: its end-of-file tells us it died
-        self._connection = parent_end
-        self._submitted = 0
-        # Batches wait until the worker has imported printfarm and opened the database (about a second).
-        ready = parent_end.poll(_READY_TIMEOUT_SECONDS) and _recv_or_none(parent_end) == _READY
+        batches_out.close()  # only the child holds these ends now: end-of-file on them means it died
+        acks_in.close()
+        self._batches, self._acks = batches_in, acks_out
+        self._submitted = self._committed = 0
+        ready = acks_out.poll(_READY_TIMEOUT_SECONDS) and _recv_or_none(acks_out) == _READY
         if not ready:
             self._process.terminate()
             raise IngestWorkerFailed(
@@ -167,37 +180,55 @@ class IngestWorker:
 
     def _read_acks(self) -> None:
         while True:
-            connection = self._connection
+            connection = self._acks
             assert connection is not None
             try:
                 ack = connection.recv()
             except (EOFError, OSError):
-                with self._lock:
-                    if self._stopping:
-                        return
-                    lost, self._in_flight = self._in_flight, 0
-                    log.error("MQTT ingest worker (pid %s) died with exit code %s; %d messages it held are lost; "
-                              "starting a new one", self._process.pid, self._process.exitcode, lost)
-                    connection.close()
-                    self._process.join(1)
-                time.sleep(_RESTART_PAUSE_SECONDS)
-                with self._lock:
-                    if self._stopping:
-                        return
-                    self._spawn()
-                    self._send_pending()
-                    self._lock.notify_all()
-                if lost:
-                    self._on_lost(lost)
+                if not self._replace_dead_worker():
+                    return
                 continue
+            self._committed = ack.committed_through
             try:
                 self._on_ack(ack)
             except Exception:
                 log.exception("MQTT ingest: handling the worker's ack failed")
+
+    def _replace_dead_worker(self) -> bool:
+        """Start a new worker after one died; False when stopping instead."""
+        with self._lock:
+            if self._stopping:
+                return False
+            self._is_down = True
+            lost = self._submitted - self._committed
+            self._process.join(1)
+            log.error("MQTT ingest worker (pid %s) died with exit code %s; %d messages it held are lost; "
+                      "starting a new one", self._process.pid, self._process.exitcode, lost)
+        if lost:
+            self._on_lost(lost)
+        while True:
+            time.sleep(_RESTART_PAUSE_SECONDS)
             with self._lock:
-                self._in_flight = 0
-                self._send_pending()
-                self._lock.notify_all()
+                if self._stopping:
+                    return False
+                try:
+                    self._spawn()
+                except IngestWorkerFailed:
+                    log.exception("MQTT ingest: a new worker did not start; trying again")
+                    continue
+                self._is_down = False
+                waiting, self._waiting = self._waiting, []
+                if waiting:
+                    self._send(waiting)
+                return True
+
+
+def _widen_pipe(connection: Connection) -> None:
+    """Let the pipe hold a whole batch, so a write does not wait for the reader (Linux; elsewhere a no-op)."""
+    try:
+        fcntl.fcntl(connection.fileno(), _F_SETPIPE_SZ, _PIPE_BYTES)
+    except OSError:
+        pass  # pipe-max-size is smaller here: the default size only costs more wake-ups
 
 
 def _recv_or_none(connection: Connection) -> object:
@@ -210,8 +241,47 @@ def _recv_or_none(connection: Connection) -> object:
 # -- the worker process ---------------------------------------------------------------------------
 
 
-def run_worker(settings: Settings, connection: Connection, log_level: int) -> None:
-    """The worker process: apply each batch in one unit of work and answer with an Ack."""
+class _Backlog:
+    """What the worker's reader thread took off the pipe and the main thread has not applied yet."""
+
+    def __init__(self, max_messages: int) -> None:
+        self._items: collections.deque[object] = collections.deque()
+        self._messages = 0
+        self._max_messages = max_messages
+        self._changed = threading.Condition()
+
+    def put(self, item: object) -> None:
+        """Add a batch or a control message; waits while the backlog is full (back-pressure)."""
+        with self._changed:
+            while self._messages >= self._max_messages:
+                self._changed.wait()
+            self._items.append(item)
+            if isinstance(item, list):
+                self._messages += len(item)
+            self._changed.notify_all()
+
+    def take(self) -> tuple[list[tuple[str, bytes, bool]], list[str]]:
+        """Wait for work; then every batch up to the first control message, merged, and the controls after it."""
+        with self._changed:
+            while not self._items:
+                self._changed.wait()
+            merged: list[tuple[str, bytes, bool]] = []
+            controls: list[str] = []
+            while self._items and not controls:
+                item = self._items.popleft()
+                if isinstance(item, list):
+                    merged.extend(item)
+                else:
+                    controls.append(str(item))
+            self._messages -= len(merged)
+            self._changed.notify_all()
+            return merged, controls
+
+
+def run_worker(
+    settings: Settings, batches: Connection, acks: Connection, max_backlog_messages: int, log_level: int
+) -> None:
+    """The worker process: apply what the backlog holds in one unit of work, then answer with an Ack."""
     from printfarm.app import build_services  # here: the parent imports this module before the app
     from printfarm.tasks import Hook
 
@@ -227,32 +297,42 @@ def run_worker(settings: Settings, connection: Connection, log_level: int) -> No
     wake.connect(printer_ready)
     services = build_services(settings, wake_dispatch=wake)
     tracking = services.tracking
+    backlog = _Backlog(max_backlog_messages)
+
+    def read_batches() -> None:
+        while True:
+            try:
+                item = batches.recv()
+            except (EOFError, OSError):
+                item = _STOP  # the parent is gone: apply what came, then exit
+            backlog.put(item)
+            if item == _STOP:
+                return
+
     # What start-up made (modules, the mapper, the engine) lives as long as the worker: kept out of
     # the collector's full passes, which otherwise took ~70 ms of every eighth batch here.
     gc.freeze()
+    threading.Thread(target=read_batches, name="ingest-worker-reader", daemon=True).start()
     committed_through = 0
     try:
-        connection.send(_READY)
+        acks.send(_READY)
         while True:
-            try:
-                message = connection.recv()
-            except (EOFError, OSError):
-                return  # the parent is gone
-            if message == _STOP:
-                return
-            if message == _FORGET_TOPICS:
-                tracking.forget_topics()
-                continue
-            try:
-                tracking.apply_raw(message)
-            except Exception:  # counted as batch_failed by apply(); the worker goes on
-                log.exception("MQTT ingest worker: a batch of %d messages failed", len(message))
-            committed_through += len(message)
-            ack = Ack(committed_through, tracking.take_stats(), is_printer_ready, time.time())
-            is_printer_ready = False
-            try:
-                connection.send(ack)
-            except OSError:
-                return
+            batch, controls = backlog.take()
+            if batch:
+                try:
+                    tracking.apply_raw(batch)
+                except Exception:  # counted as batch_failed by apply(); the worker goes on
+                    log.exception("MQTT ingest worker: a batch of %d messages failed", len(batch))
+                committed_through += len(batch)
+                ack = Ack(committed_through, tracking.take_stats(), is_printer_ready, time.time())
+                is_printer_ready = False
+                acks.send(ack)
+            for control in controls:
+                if control == _FORGET_TOPICS:
+                    tracking.forget_topics()
+                elif control == _STOP:
+                    return
+    except OSError:
+        return  # the ack pipe is closed: the parent is gone
     finally:
         services.db.dispose()
