@@ -124,7 +124,7 @@ class Totals:
 
 
 def totals(session: Session) -> Totals:
-    """The overview's totals in one statement (one round trip on a page polled every 2 s), each a
+    """The overview's totals in one statement (one round trip on a page polled every second), each a
     scalar subquery over a rollup, an index or a small table.
 
     requested: units of batches not cancelled; in production: units on active plates; good and

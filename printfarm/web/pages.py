@@ -82,7 +82,7 @@ def _page(
     context: dict[str, Any] = {"version": __version__}
     actor: Actor | None = None
     try:
-        # One unit of work signs in and builds the page: a live page polls every 2 s, and on
+        # One unit of work signs in and builds the page: a live page polls every second, and on
         # PostgreSQL a second transaction is two more round trips (BEGIN, COMMIT) per poll.
         with svc.db.unit_of_work() as session:
             actor = _actor(request, svc, session, request.cookies.get(COOKIE))
