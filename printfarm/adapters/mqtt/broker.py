@@ -7,9 +7,9 @@ import logging
 import threading
 from typing import Any
 
-from amqtt.broker import Broker  # type: ignore[import-untyped]
-from amqtt.plugins.base import BaseAuthPlugin  # type: ignore[import-untyped]
-from amqtt.session import Session  # type: ignore[import-untyped]
+from amqtt.broker import Broker
+from amqtt.plugins.base import BaseAuthPlugin
+from amqtt.session import Session
 
 from printfarm.errors import BrokerError
 
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 SESSION_EXPIRY_SECONDS = 24 * 3600
 
 
-class OpenAccessPlugin(BaseAuthPlugin):  # type: ignore[misc]  # amqtt ships no types
+class OpenAccessPlugin(BaseAuthPlugin):
     """Lets every client in, without marking its session anonymous.
 
     amqtt's AnonymousAuthPlugin marks sessions anonymous, and amqtt then drops an anonymous
@@ -31,7 +31,7 @@ class OpenAccessPlugin(BaseAuthPlugin):  # type: ignore[misc]  # amqtt ships no 
         return True
 
 
-class _FixedBroker(Broker):  # type: ignore[misc]  # amqtt ships no types
+class _FixedBroker(Broker):
     """amqtt 0.12's broker with two of its faults mended (amqtt is pinned to 0.12.*).
 
     - On every CONNECT it replays retained messages for the filters of *all* sessions to the

@@ -285,7 +285,8 @@ class MqttIngest:
     # -- paho callbacks (all on the ingest thread, inside client.loop) ----------------------------
 
     def _handle_message(self, _client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
-        self._buffer.append((message.topic, message.payload, message.retain))
+        # paho types the payload bytes | bytearray; it hands over bytes (a slice of the packet's bytes)
+        self._buffer.append((message.topic, message.payload, message.retain))  # type: ignore[arg-type]
         self._received += 1
 
     def _handle_connect(self, _client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
@@ -324,7 +325,7 @@ class MqttIngest:
     def _make_client(self) -> mqtt.Client:
         if self._protocol == mqtt.MQTTv5:
             client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=mqtt.MQTTv5)
-            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            properties = Properties(PacketTypes.CONNECT)
             properties.SessionExpiryInterval = self._session_expiry_seconds
             client.connect_async(
                 self.host, self.port, keepalive=_KEEPALIVE_SECONDS, clean_start=False, properties=properties

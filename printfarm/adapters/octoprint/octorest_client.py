@@ -45,7 +45,7 @@ class _TimedSession(requests.Session):
         super().__init__()
         self.timeout_seconds = timeout_seconds
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout_seconds)
         response = super().request(method, url, *args, **kwargs)
         if response.status_code >= 400:
