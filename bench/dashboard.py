@@ -6,9 +6,10 @@ Rows are bulk-inserted with SQL (INSERT ... SELECT over a generated sequence), n
 the dashboard rollups are then rebuilt from the Output rows as the migration does. Each page is
 requested through the ASGI app (TestClient, no network) signed in as a viewer, with the start-up
 objects frozen out of garbage collection as `printfarm serve` freezes them; the figures are the
-server's time per request, with the machine's load average beside them (the machine may be shared). The baseline, timed in the same run, is what the old /api/dashboard did
-on every poll: sum every Output row per site, list every batch with progress and every printer
-with its job.
+server's time per request (p50, p95), this process's CPU time per request (client and server side,
+not PostgreSQL's: a figure the load of a shared machine moves far less) and the load average.
+The baseline, timed in the same run, is what the old /api/dashboard did on every poll: sum every
+Output row per site, list every batch with progress and every printer with its job.
 """
 
 from __future__ import annotations
@@ -124,15 +125,24 @@ def load(engine: sa.Engine, jobs: int) -> None:
         connection.execute(sa.text("VACUUM ANALYZE" if d == "postgresql" else "ANALYZE"))
 
 
-def timings(call: Callable[[], object], requests: int, warmup: int = 3) -> list[float]:
+def timings(call: Callable[[], object], requests: int, warmup: int = 3) -> tuple[list[float], float]:
+    """Wall milliseconds of each call, and this process's CPU milliseconds per call (all its threads)."""
     for _ in range(warmup):
         call()
     result = []
+    cpu_started = time.process_time()
     for _ in range(requests):
         started = time.perf_counter()
         call()
         result.append((time.perf_counter() - started) * 1000)
-    return result
+    return result, (time.process_time() - cpu_started) * 1000 / requests
+
+
+def report(label: str, values: list[float], cpu_ms: float, baseline_ms: float | None = None) -> None:
+    median = statistics.median(values)
+    faster = f"({baseline_ms / median:5.0f}x faster than baseline)" if baseline_ms else ""
+    print(f"  {label:48} p50 {median:8.1f} ms  p95 {p95(values):8.1f} ms  cpu {cpu_ms:6.1f} ms  {faster:29}"
+          f"  load {os.getloadavg()[0]:.1f}")
 
 
 def p95(values: list[float]) -> float:
@@ -183,10 +193,9 @@ def run(url: str, data_dir: Path, jobs: int, requests: int) -> None:
                 services.batches.list(session, SYSTEM), services.printers.read_models(session, printers),
             )
 
-    baseline = timings(old_dashboard, 3, warmup=1)
+    baseline, cpu = timings(old_dashboard, 3, warmup=1)
     base = statistics.median(baseline)
-    print(f"  {'baseline: old /api/dashboard (sums every row)':48} p50 {base:8.1f} ms  p95 {p95(baseline):8.1f} ms"
-          f"{'':29}load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    report("baseline: old /api/dashboard (sums every row)", baseline, cpu)
     for label, path in (
         ("overview page", "/"),
         ("printers page, all sites", "/printers?site="),
@@ -200,13 +209,9 @@ def run(url: str, data_dir: Path, jobs: int, requests: int) -> None:
         ("hospitals page", "/hospitals"),
         ("/api/dashboard (JSON)", "/api/dashboard"),
     ):
-        values = timings(page(path), requests)
-        median = statistics.median(values)
-        print(f"  {label:48} p50 {median:8.1f} ms  p95 {p95(values):8.1f} ms  ({base / median:5.0f}x faster than baseline)"
-              f"  load {os.getloadavg()[0]:.1f}")
-    values = timings(lambda: client.get("/metrics", headers={"Authorization": f"Bearer {token}"}), max(5, requests // 6))
-    print(f"  {'/metrics (jobs by state, units per site)':48} p50 {statistics.median(values):8.1f} ms  p95 {p95(values):8.1f} ms"
-          f"{'':29}load {os.getloadavg()[0]:.1f}")
+        report(label, *timings(page(path), requests), base)
+    metrics = timings(lambda: client.get("/metrics", headers={"Authorization": f"Bearer {token}"}), max(5, requests // 6))
+    report("/metrics (jobs by state, units per site)", *metrics)
     client.close()
     services.db.dispose()
 
@@ -222,7 +227,7 @@ def main() -> int:
     if args.jobs < SITES * PRINTERS_PER_SITE * 2:
         parser.error(f"--jobs must be at least {SITES * PRINTERS_PER_SITE * 2}")
     print(f"{SITES} sites, {SITES * PRINTERS_PER_SITE} printers, {args.jobs} jobs, {BATCHES} batches; "
-          f"{args.requests} requests per page")
+          f"{args.requests} requests per page; {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory(prefix="printfarm-bench-") as tmp:
         if args.only in (None, "sqlite"):
             run(f"sqlite:///{tmp}/bench.db", Path(tmp) / "sqlite", args.jobs, args.requests)
