@@ -99,7 +99,7 @@ class DashboardService:
         `page` alone picks the page.
         """
         require(actor, Action.READ)
-        total = repository.count_printers(session, site_id, needs_attention)
+        total, good_units = repository.wall_counts(session, site_id, needs_attention)
         page = clamp_page(page, total, per_page)
         pages = page_count(total, per_page)
         offset = (page - 1) * per_page
@@ -134,7 +134,7 @@ class DashboardService:
             next_after=lines[-1].printer.id if lines and page < pages else None,
             previous_before=lines[0].printer.id if lines and page > 1 else None,
             site_id=site_id, needs_attention=needs_attention, by_status=_status_counts(session, site_id),
-            good_units=repository.output_totals(session, site_id)[0],
+            good_units=good_units,
             sites=repository.site_choices(session),
         )
 
