@@ -2,7 +2,8 @@
 
 printfarm runs with its runtime (ingest, dispatch, reconcile) over fake printers; the test stands in
 for OctoPrint-MQTT and publishes each plate's messages with repeats, out of order, after the end,
-and with broken neighbours. Every plate is counted once, and every broken message once per kind.
+and with broken neighbours. Every plate is counted once, and every broken message once per kind,
+whether the batches are applied in the ingest worker process (the default) or on the network thread.
 """
 
 from __future__ import annotations
@@ -66,11 +67,15 @@ def _progress(file_name: str, percent: int) -> bytes:
     return json.dumps({"location": "local", "path": file_name, "progress": percent, "_timestamp": 1}).encode()
 
 
-def test_repeats_reorders_and_broken_messages_count_each_plate_once(database_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("ingest_worker", ["process", "thread"])
+def test_repeats_reorders_and_broken_messages_count_each_plate_once(
+    database_url: str, tmp_path: Path, ingest_worker: str
+) -> None:
     fleet = FakePrinterFleet()
     prefix = f"pftest/{uuid.uuid4().hex[:10]}/"
     settings = Settings(data_dir=tmp_path, database_url=database_url, mqtt_url="mqtt://127.0.0.1:1883",
-                        mqtt_client_id=f"pf-inject-{uuid.uuid4().hex[:10]}", dispatch_interval_seconds=0.2)
+                        mqtt_client_id=f"pf-inject-{uuid.uuid4().hex[:10]}", dispatch_interval_seconds=0.2,
+                        mqtt_ingest_worker=ingest_worker)  # type: ignore[arg-type]
     app = create_app(settings, printer_clients=fleet)
     ledger = Ledger(database_url)
     publisher = Publisher(1883)
