@@ -106,6 +106,8 @@ class DashboardService:
         lines = []
         if after or before:
             lines = repository.printer_lines(session, site_id, needs_attention, offset, per_page, after=after, before=before)
+            if before and 0 < len(lines) < per_page:  # less than a page before that printer: the first page, whole
+                page, offset, lines = 1, 0, []
         if not lines:
             lines = repository.printer_lines(session, site_id, needs_attention, offset, per_page)
         now = self._clock.now()

@@ -113,6 +113,9 @@ def test_printer_pages_after_the_last_or_before_the_first_printer_seen_equal_num
         assert [c.id for c in gone.printers] == numbered[1]
         gone = dashboard.printer_wall(session, SYSTEM, page=2, per_page=3, before=2_000_000)
         assert [c.id for c in gone.printers] == numbered[1]
+        # printers were added at the front since the link was drawn: the first page, whole
+        start = dashboard.printer_wall(session, SYSTEM, page=3, per_page=3, before=numbered[0][1])
+        assert [c.id for c in start.printers] == numbered[0] and start.page == 1 and start.previous_before is None
         first = dashboard.printer_wall(session, SYSTEM, page=1, per_page=3)
         second = dashboard.printer_wall(session, SYSTEM, page=2, per_page=3, after=numbered[0][-1])
     pager = templates.get_template("pager.html").render(wall=first, base="/printers?site=&")
