@@ -16,6 +16,9 @@ about 150 bytes. A separate publisher process makes it (one paho client, no Simu
 2. Realistic: --rate messages/s (10,000 printers at about one message a second) for --seconds
    into the running ingest; event-to-database latency (publish to commit) p50 and p99.
 
+Every subscriber's persistent session is removed after its run: an offline session left behind
+would have the broker queue every later message for it too, and slow the runs that follow.
+
 Figures only; nothing here asserts on time.
 
     .venv/bin/python bench/ingest.py [--messages 200000] [--rate 10000] [--seconds 20] [--postgres URL]
@@ -42,6 +45,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
+from adapters.mqtt.mqtt_support import forget_session  # noqa: E402
 from support.mosquitto_server import MosquittoServer  # noqa: E402
 
 from printfarm.adapters.mqtt.ingest import MqttIngest, RawMessage  # noqa: E402
@@ -184,6 +188,7 @@ def bench_bare(port: int, protocol: str, count: int, qos: int) -> float:
     bare.connect()
     rate = drain_rate(lambda: bare.count, lambda: bare.first, lambda: bare.last, count)
     bare.stop()
+    forget_session(port, client_id)
     return rate
 
 
@@ -298,12 +303,13 @@ def bench_ingest(services, port: int, protocol: str, count: int, qos: int, arran
     under_test.start()
     rate = drain_rate(lambda: under_test.count, lambda: under_test.first, lambda: under_test.last, count)
     under_test.stop()
+    forget_session(port, client_id)
     return rate
 
 
 def bench_latency(services, port: int, rate: float, seconds: float, arrangement: str) -> tuple[float, float, float, int]:  # type: ignore[no-untyped-def]
-    under_test = IngestUnderTest(services, port, "3.1.1", f"bench-live-{uuid.uuid4().hex[:8]}", arrangement,
-                                 track_latency=True)
+    client_id = f"bench-live-{uuid.uuid4().hex[:8]}"
+    under_test = IngestUnderTest(services, port, "3.1.1", client_id, arrangement, track_latency=True)
     under_test.start()
     under_test.ingest.wait_connected(60)
     count = int(rate * seconds)
@@ -314,6 +320,7 @@ def bench_latency(services, port: int, rate: float, seconds: float, arrangement:
         time.sleep(0.05)
     elapsed = time.perf_counter() - started
     under_test.stop()
+    forget_session(port, client_id)
     values = sorted(under_test.latencies)
     p50 = statistics.median(values) if values else float("nan")
     p99 = values[min(len(values) - 1, int(len(values) * 0.99))] if values else float("nan")
