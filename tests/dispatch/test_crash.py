@@ -30,7 +30,10 @@ def test_a_kill_between_claim_and_start_loses_and_doubles_nothing(database_url: 
         claimed = job_rows(database_url)
         assert len(claimed) == 3
         if stall_at == "after-claim":
-            assert {state for _, _, state, _ in claimed} == {"assigned"}
+            # Never sent. The doomed process's own start-up reconcile (MQTT connect) may have run after
+            # the claim and settled some as never started; its start would then have moved nothing.
+            never_started = ("failed", "reconciled: the printer never started this plate")
+            assert all(state == "assigned" or (state, reason) == never_started for _, _, state, reason in claimed), claimed
             assert witness.starts() == []
         else:
             assert {state for _, _, state, _ in claimed} <= {"uploading", "printing", "finished"}
