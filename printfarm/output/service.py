@@ -101,5 +101,10 @@ class OutputService:
 
     def totals(self, session: Session, actor: Actor) -> dict[str, int]:
         require(actor, Action.READ)
-        t = rollups.totals(session)
-        return {"requested_units": t.requested, "in_production_units": t.in_production, "good_units": t.good, "rejected_units": t.rejected}
+        totals = rollups.totals(session)
+        return {
+            "requested_units": totals.requested,
+            "in_production_units": totals.in_production,
+            "good_units": totals.good,
+            "rejected_units": totals.rejected,
+        }

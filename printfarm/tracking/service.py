@@ -108,7 +108,8 @@ class TrackingService:
         self._logged_drops: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         # SQLite has no row locks (FOR UPDATE is not rendered) and pysqlite reads outside the write
-        # transaction: MQTT batches and reconciliation in one process take turns instead.
+        # transaction: MQTT batches and reconciliation in one process take turns instead. Across
+        # processes (the ingest worker) SQLite refuses a write on a stale read, and _settle retries.
         self._sqlite_turns = threading.Lock()
         self.stats = IngestStats()
 
