@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -28,6 +28,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def lock_for_writing(session: Session) -> None:
+    """On SQLite, take the database's write lock now (BEGIN IMMEDIATE); call it first in the unit of work.
+
+    pysqlite reads outside any transaction and begins one only at the first write, so a read-then-
+    write could overwrite what another process (the MQTT ingest worker) committed in between. Under
+    the lock, the unit of work's reads see everything it will write over; other writers wait (the
+    busy timeout). On PostgreSQL nothing: row locks (FOR UPDATE) do this there.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("BEGIN IMMEDIATE"))
 
 
 AFTER_COMMIT = "after_commit"

@@ -156,9 +156,23 @@ def _event(topic: str, base: str, event: str, data: dict[str, Any], timestamp: i
 
 def _optional_str(topic: str, data: dict[str, Any], key: str) -> str | None:
     value = data.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    raise BadMessage("wrong_type", topic, f"{key} {_shown(value)} is not a string")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadMessage("wrong_type", topic, f"{key} {_shown(value)} is not a string")
+    # JSON may escape a NUL or half a surrogate pair; no database text column takes either
+    # (PostgreSQL refuses them, and would refuse the whole batch written with them).
+    if "\x00" in value or (not value.isascii() and _has_lone_surrogate(value)):
+        raise BadMessage("bad_value", topic, f"{key} {_shown(value)} holds a NUL or an unpaired surrogate")
+    return value
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _basename(path: str | None) -> str | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import threading
@@ -17,7 +16,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from printfarm.clock import Clock
-from printfarm.db.session import Database
+from printfarm.db.session import Database, lock_for_writing
 from printfarm.db.tables import Printer, PrintJob, Site
 from printfarm.errors import PrinterError, PrinterUnreachable
 from printfarm.jobs.repository import jobs_to_reconcile
@@ -107,10 +106,6 @@ class TrackingService:
         self._topics_loaded_at = -float("inf")
         self._logged_drops: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
-        # SQLite has no row locks (FOR UPDATE is not rendered) and pysqlite reads outside the write
-        # transaction: MQTT batches and reconciliation in one process take turns instead. Across
-        # processes (the ingest worker) SQLite refuses a write on a stale read, and _settle retries.
-        self._sqlite_turns = threading.Lock()
         self.stats = IngestStats()
 
     # -- MQTT --------------------------------------------------------------------------------
@@ -192,9 +187,7 @@ class TrackingService:
                 wake, applied = self._apply_once(messages)
             except (OperationalError, IntegrityError) as err:
                 if attempt == _BATCH_ATTEMPTS:
-                    with self._lock:
-                        self.stats.batches_failed += 1
-                        self.stats.dropped["batch_failed"] += len(messages)
+                    self._count_failed(len(messages))
                     raise
                 with self._lock:
                     self.stats.batch_retries += 1
@@ -202,6 +195,9 @@ class TrackingService:
                             len(messages), attempt, type(err.orig).__name__ if err.orig is not None else err)
                 time.sleep(_RETRY_FIRST_SECONDS * 2 ** (attempt - 1))
                 continue
+            except Exception:  # not worth another try (a value the database refuses, say): counted
+                self._count_failed(len(messages))
+                raise
             with self._lock:
                 self.stats.applied += applied
                 self.stats.batches += 1
@@ -209,8 +205,10 @@ class TrackingService:
                 self._on_printer_ready()
             return
 
-    def _turn(self) -> contextlib.AbstractContextManager[object]:
-        return contextlib.nullcontext() if self._db.is_postgresql else self._sqlite_turns
+    def _count_failed(self, messages: int) -> None:
+        with self._lock:
+            self.stats.batches_failed += 1
+            self.stats.dropped["batch_failed"] += messages
 
     def _apply_once(self, messages: Sequence[PrinterMessage]) -> tuple[bool, int]:
         """One unit of work: coalesced bulk updates for the traffic, the locked ORM path for moves.
@@ -223,7 +221,10 @@ class TrackingService:
         id order, as in every replica, so two batches cannot deadlock each other.
         """
         wake = False
-        with self._turn(), self._db.unit_of_work() as session:
+        with self._db.unit_of_work() as session:
+            # SQLite has no row locks: the batch holds the database's write lock instead, so it reads
+            # what reconciliation (maybe in another process) committed, and that waits for it.
+            lock_for_writing(session)
             now = self._clock.now()
             printer_rows: dict[int, dict[str, Any]] = {}  # printer id -> coalesced columns
             progress: dict[tuple[int, int], int] = {}  # (job id, printer id) -> highest progress
@@ -414,21 +415,20 @@ class TrackingService:
     def _settle(self, job_id: int, target: JobState, reason: str | None, observed: JobState | None = None) -> int:
         """Move a job to what its printer says; nothing if the job moved since (observed) or is mid-start.
 
-        On SQLite another process (the ingest worker) may commit between this read and this write:
-        SQLite then refuses the write ("database is locked") rather than lose either, and the
-        settling is tried again on a fresh read.
+        A deadlock, a lock wait past the busy timeout (SQLite) or a lost race is tried again.
         """
         for attempt in range(1, _BATCH_ATTEMPTS + 1):
             try:
                 return self._settle_once(job_id, target, reason, observed)
-            except OperationalError:
+            except (OperationalError, IntegrityError):
                 if attempt == _BATCH_ATTEMPTS:
                     raise
                 time.sleep(_RETRY_FIRST_SECONDS * 2 ** (attempt - 1))
         return 0
 
     def _settle_once(self, job_id: int, target: JobState, reason: str | None, observed: JobState | None) -> int:
-        with self._turn(), self._db.unit_of_work() as session:
+        with self._db.unit_of_work() as session:
+            lock_for_writing(session)  # SQLite: the read below sees what an MQTT batch committed
             # locked: an MQTT batch on another thread or replica may be moving the same job
             job = session.get(PrintJob, job_id, with_for_update=True)
             if job is None or (observed is not None and job.state is not observed):

@@ -174,6 +174,9 @@ def test_the_last_will_topic_says_whether_the_plugin_is_connected(raw: bytes, is
         (f"{BASE}event/PrintDone", payload(_event="PrintFailed"), "bad_value"),
         (f"{BASE}event/PrintDone", payload(_timestamp=-5), "bad_value"),
         (f"{BASE}temperature/tool0", payload(actual=-300), "bad_value"),
+        # no database takes these in text; PostgreSQL would refuse the whole batch that carried one
+        (f"{BASE}event/ZChange", b'{"state_string": "Printing\\u0000"}', "bad_value"),
+        (f"{BASE}event/PrintDone", b'{"name": "pf-1-a\\ud800.gcode"}', "bad_value"),
         (f"{BASE}mqtt", b"online", "bad_value"),
         (f"{BASE}mqtt", b'{"state": "connected"}', "bad_value"),
         (f"{BASE}progress/slicing", payload(progress=5), "unknown_topic"),
