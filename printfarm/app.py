@@ -177,10 +177,11 @@ class Runtime:
             log.info("embedded MQTT broker on %s:%s", self.mqtt_host, self.mqtt_port)
         tracking = self.services.tracking
         on_batch: Callable[[list[RawMessage]], None] = tracking.apply_raw
-        if settings.mqtt_ingest_worker == "process":
-            self.worker = IngestWorker(
-                settings, on_ack=self._worker_acked, on_lost=lambda count: tracking.count_dropped("worker_lost", count)
-            )
+        in_memory = settings.effective_database_url in ("sqlite://", "sqlite:///:memory:")
+        if settings.mqtt_ingest_worker == "process" and in_memory:
+            log.info("MQTT batches are applied on the network thread: a worker process cannot share an in-memory database")
+        elif settings.mqtt_ingest_worker == "process":
+            self.worker = IngestWorker(settings, on_ack=self._worker_acked, on_lost=self._worker_lost)
             self.worker.start()
             on_batch = self.worker.submit
         self.ingest = MqttIngest(
@@ -219,6 +220,11 @@ class Runtime:
         self.scheduler.start()
         self.scheduler.once(RECONCILE_TASK, tracking.reconcile)
         self.scheduler.wake(DISPATCH_TASK)
+
+    def _worker_lost(self, count: int) -> None:
+        """Messages the ingest worker never applied: a PrintDone may be among them, so ask the printers."""
+        self.services.tracking.count_dropped("worker_lost", count)
+        self.scheduler.once(RECONCILE_TASK, self.services.tracking.reconcile)
 
     def _worker_acked(self, ack: Ack) -> None:
         self.services.tracking.absorb(ack.stats)

@@ -15,9 +15,10 @@ fills, submit() blocks the network thread, and TCP pushes back to the broker, wh
 persistent session. The worker answers each unit of work with an Ack on a second pipe (messages
 committed so far, its counters since the last ack, whether a printer became ready for a plate).
 
-Failure: a worker that dies (a crash, a kill) is started again; the messages it held are counted as
-dropped ``worker_lost``, and the reconcile on start-up and the REST poll of silent printers settle
-what they would have moved. A worker whose parent dies reads end-of-file from its pipe and exits.
+Failure: a worker that dies (a crash, a kill) is started again while batches wait for it (up to one
+backlog); the messages it held are reported to ``on_lost``, which printfarm counts as dropped
+``worker_lost`` and answers with a reconcile of every active job over REST, since a PrintDone may
+have been among them. A worker whose parent dies reads end-of-file from its pipe and exits.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import fcntl
 import gc
 import logging
 import multiprocessing
+import select
 import signal
 import threading
 import time
@@ -101,8 +103,9 @@ class IngestWorker:
 
     def start(self) -> None:
         """Start the worker and wait until it is ready; raises IngestWorkerFailed if it is not."""
+        spawned = self._spawn()
         with self._lock:
-            self._spawn()
+            self._install(*spawned)
         self._ack_reader = threading.Thread(target=self._read_acks, name="mqtt-ingest-acks", daemon=True)
         self._ack_reader.start()
 
@@ -110,73 +113,102 @@ class IngestWorker:
         """Write batch to the worker's pipe; blocks only while the worker is a whole backlog behind."""
         with self._lock:
             if self._is_down:
-                self._waiting.extend(batch)
-                return
-            self._send(list(batch) if not isinstance(batch, list) else batch)
+                dropped = self._hold(batch)
+            else:
+                dropped = self._send(batch if isinstance(batch, list) else list(batch))
+        if dropped:
+            self._on_lost(dropped)
 
     def forget_topics(self) -> None:
         """A printer was registered or changed its base topic: the worker reads the topics again."""
         with self._lock:
             if not self._is_down:
                 self._send(_FORGET_TOPICS)
+            # else: a new worker reads the topics afresh anyway
 
     def stop(self, timeout_seconds: float = 10.0) -> None:
-        """Let the worker apply what it was given, then end it."""
-        with self._lock:
+        """Let the worker apply what it was given, then end it; what it could not apply is counted lost."""
+        left = 0
+        if self._lock.acquire(timeout=timeout_seconds):
+            try:
+                self._stopping = True
+                if not self._is_down and self._batches is not None and _is_writable(self._batches, timeout_seconds):
+                    self._send(_STOP)
+                left, self._waiting = len(self._waiting), []
+            finally:
+                self._lock.release()
+        else:  # the network thread is stuck writing to a worker that does not read: terminate it below
             self._stopping = True
-            if not self._is_down:
-                self._send(_STOP)
-        if self._process is None:
-            return
-        self._process.join(timeout_seconds)
-        if self._process.is_alive():
-            log.warning("MQTT ingest worker (pid %s) did not stop in %s s; terminating it", self._process.pid, timeout_seconds)
-            self._process.terminate()
-            self._process.join(5)
+        if self._process is not None:
+            self._process.join(timeout_seconds)
+            if self._process.is_alive():
+                log.warning("MQTT ingest worker (pid %s) did not stop in %s s; terminating it",
+                            self._process.pid, timeout_seconds)
+                self._process.terminate()
+                self._process.join(5)
         if self._ack_reader is not None:
             self._ack_reader.join(timeout_seconds)
+        left += self._submitted - self._committed
+        if left:
+            log.warning("MQTT ingest worker stopped with %d messages not applied", left)
+            self._on_lost(left)
         for connection in (self._batches, self._acks):
             if connection is not None:
                 connection.close()
 
     # -- parent side internals -----------------------------------------------------------------
 
-    def _send(self, message: object) -> None:
-        """Write to the batch pipe (hold _lock); a dead worker is noticed and replaced by the ack reader."""
+    def _send(self, message: object) -> int:
+        """Write to the batch pipe (hold _lock); returns the messages dropped (see _hold).
+
+        A dead worker is noticed and replaced by the ack reader; its replacement gets the batch.
+        """
         assert self._batches is not None
         try:
             self._batches.send(message)
-        except OSError:  # the worker died: its replacement gets the batch
-            if isinstance(message, list):
-                self._waiting.extend(message)
-            return
+        except OSError:
+            return self._hold(message) if isinstance(message, list) else 0
         if isinstance(message, list):
             self._submitted += len(message)
+        return 0
 
-    def _spawn(self) -> None:
-        """Start a worker process and wait for its ready message (hold _lock)."""
+    def _hold(self, batch: Sequence[tuple[str, bytes, bool]]) -> int:
+        """Keep batch for the next worker, up to one backlog (hold _lock); returns the messages that did not fit."""
+        room = max(0, self._max_backlog_messages - len(self._waiting))
+        self._waiting.extend(batch[:room])
+        return max(0, len(batch) - room)
+
+    def _spawn(self) -> tuple[Any, Connection, Connection]:
+        """Start a worker process and wait for its ready message: (process, batch pipe, ack pipe)."""
         batches_out, batches_in = self._context.Pipe(duplex=False)  # (reader, writer)
         acks_out, acks_in = self._context.Pipe(duplex=False)
         for connection in (batches_out, batches_in):
             _widen_pipe(connection)
-        self._process = self._context.Process(
+        process = self._context.Process(
             target=run_worker,
             args=(self._settings, batches_out, acks_in, self._max_backlog_messages, logging.getLogger().getEffectiveLevel()),
             name="printfarm-mqtt-ingest", daemon=True,
         )
-        self._process.start()
+        process.start()
         batches_out.close()  # only the child holds these ends now: end-of-file on them means it died
         acks_in.close()
-        self._batches, self._acks = batches_in, acks_out
-        self._submitted = self._committed = 0
         ready = acks_out.poll(_READY_TIMEOUT_SECONDS) and _recv_or_none(acks_out) == _READY
         if not ready:
-            self._process.terminate()
+            process.terminate()
+            process.join(5)
+            batches_in.close()
+            acks_out.close()
             raise IngestWorkerFailed(
-                f"the MQTT ingest worker (pid {self._process.pid}) was not ready within {_READY_TIMEOUT_SECONDS} s "
-                f"(exit code {self._process.exitcode}); its log lines above say why"
+                f"the MQTT ingest worker (pid {process.pid}) was not ready within {_READY_TIMEOUT_SECONDS} s "
+                f"(exit code {process.exitcode}); its log lines above say why"
             )
-        log.info("MQTT ingest worker started (pid %s)", self._process.pid)
+        log.info("MQTT ingest worker started (pid %s)", process.pid)
+        return process, batches_in, acks_out
+
+    def _install(self, process: Any, batches: Connection, acks: Connection) -> None:
+        """Make a started worker the current one (hold _lock)."""
+        self._process, self._batches, self._acks = process, batches, acks
+        self._submitted = self._committed = 0
 
     def _read_acks(self) -> None:
         while True:
@@ -188,6 +220,12 @@ class IngestWorker:
                 if not self._replace_dead_worker():
                     return
                 continue
+            except Exception:  # an ack that does not unpickle: this worker cannot be trusted
+                log.exception("MQTT ingest: unreadable ack from the worker (pid %s); replacing it", self.pid)
+                self._process.kill()
+                if not self._replace_dead_worker():
+                    return
+                continue
             self._committed = ack.committed_through
             try:
                 self._on_ack(ack)
@@ -195,32 +233,49 @@ class IngestWorker:
                 log.exception("MQTT ingest: handling the worker's ack failed")
 
     def _replace_dead_worker(self) -> bool:
-        """Start a new worker after one died; False when stopping instead."""
+        """Start a new worker after one died; False when stopping instead.
+
+        The new one starts while batches wait in _waiting: the network thread is never held up by it.
+        """
         with self._lock:
             if self._stopping:
                 return False
             self._is_down = True
             lost = self._submitted - self._committed
-            self._process.join(1)
-            log.error("MQTT ingest worker (pid %s) died with exit code %s; %d messages it held are lost; "
-                      "starting a new one", self._process.pid, self._process.exitcode, lost)
+            self._submitted = self._committed = 0
+        self._process.join(1)
+        log.error("MQTT ingest worker (pid %s) died with exit code %s; %d messages it held are lost; "
+                  "starting a new one", self._process.pid, self._process.exitcode, lost)
         if lost:
             self._on_lost(lost)
         while True:
             time.sleep(_RESTART_PAUSE_SECONDS)
+            if self._stopping:
+                return False
+            try:
+                spawned = self._spawn()
+            except Exception:  # e.g. out of file descriptors or memory: keep trying
+                log.exception("MQTT ingest: a new worker did not start; trying again")
+                continue
             with self._lock:
                 if self._stopping:
+                    spawned[0].terminate()
                     return False
-                try:
-                    self._spawn()
-                except IngestWorkerFailed:
-                    log.exception("MQTT ingest: a new worker did not start; trying again")
-                    continue
+                self._install(*spawned)
                 self._is_down = False
                 waiting, self._waiting = self._waiting, []
-                if waiting:
-                    self._send(waiting)
-                return True
+                dropped = self._send(waiting) if waiting else 0
+            if dropped:
+                self._on_lost(dropped)
+            return True
+
+
+def _is_writable(connection: Connection, timeout_seconds: float) -> bool:
+    """True when a small message can be written to the pipe within the timeout."""
+    try:
+        return bool(select.select([], [connection.fileno()], [], timeout_seconds)[1])
+    except (OSError, ValueError):
+        return False
 
 
 def _widen_pipe(connection: Connection) -> None:

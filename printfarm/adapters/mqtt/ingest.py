@@ -11,7 +11,8 @@ Delivery: subscriptions are QoS 1 on a persistent session (fixed client id; clea
 MQTT 3.1.1, clean_start=False with a session expiry on MQTT 5), so the broker queues what arrives
 while printfarm is disconnected and sends it on reconnect. paho acknowledges a QoS 1 message as
 soon as it is received, before ``on_batch`` has seen it: if the process dies between receipt and
-flush, up to one flush interval of messages (at most ``max_batch``) is lost. printfarm covers that
+flush, up to one flush interval of messages (at most ``max_batch``) is lost, and with printfarm's
+ingest worker also what the worker held and had not committed (up to its backlog). printfarm covers that
 gap by reconciling every active job with its printer over REST on start-up, not by acking late.
 """
 
