@@ -198,8 +198,11 @@ class Runtime:
         ingest, worker = self.ingest, self.worker
 
         def watch(topic: str) -> None:
-            # before the first message of the new printer can arrive
-            (worker or tracking).forget_topics()
+            # before the first message of the new printer can arrive, whoever applies the batches
+            if worker is not None:
+                worker.forget_topics()
+            else:
+                tracking.forget_topics()
             ingest.watch([topic])
 
         self._watch_topic.connect(watch)

@@ -1,4 +1,7 @@
-"""executemany without SQLAlchemy's per-row work, for the hot bulk writes of MQTT ingest."""
+"""executemany without SQLAlchemy's per-row work, for the hot bulk writes of MQTT ingest on SQLite.
+
+(PostgreSQL takes one statement per batch instead: see printfarm/tracking/repository.py.)
+"""
 
 from __future__ import annotations
 
@@ -29,15 +32,14 @@ def executemany(session: Session, statement: UpdateBase, rows: Sequence[Mapping[
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             value = bind.effective_value
             constants[name] = process(value) if process is not None else value
-    if compiled.positiontup is not None:  # qmark / numeric styles (SQLite): tuples in placeholder order
-        template = [constants.get(name) for name in compiled.positiontup]
-        slots = [(i, name) for i, name in enumerate(compiled.positiontup) if name not in constants]
-        params: list[Any] = []
-        for row in rows:
-            values = template.copy()
-            for i, name in slots:
-                values[i] = row[name]
-            params.append(tuple(values))
-    else:  # named styles (psycopg)
-        params = [{**constants, **row} for row in rows] if constants else list(rows)
+    if compiled.positiontup is None:
+        raise ValueError(f"executemany: {dialect.name}'s named parameters are not supported; it is for SQLite")
+    template = [constants.get(name) for name in compiled.positiontup]
+    slots = [(i, name) for i, name in enumerate(compiled.positiontup) if name not in constants]
+    params: list[tuple[Any, ...]] = []
+    for row in rows:
+        values = template.copy()
+        for i, name in slots:
+            values[i] = row[name]
+        params.append(tuple(values))
     connection.exec_driver_sql(str(compiled), params)
