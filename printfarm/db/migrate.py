@@ -18,8 +18,8 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "heads") -> None:
-    """Bring the schema to revision (every branch head by default: features add migrations off 0001)."""
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to revision (the one head by default: the history is linear from 0019 on)."""
     command.upgrade(alembic_config(engine), revision)
 
 

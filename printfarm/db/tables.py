@@ -88,6 +88,8 @@ class Printer(Base):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
     profile_id: Mapped[int] = mapped_column(ForeignKey("printer_profiles.id"))
     name: Mapped[str] = mapped_column(String(120))
+    #: which client and MQTT feed drive it (printers.kinds); OctoPrint is the first kind
+    kind: Mapped[str] = mapped_column(String(32), default="octoprint", server_default="octoprint")
     base_url: Mapped[str] = mapped_column(String(500))
     api_key_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     mqtt_base_topic: Mapped[str] = mapped_column(String(200), unique=True)

@@ -1,7 +1,7 @@
 """dashboard speed: output per site, indexes for active jobs and printer states
 
 Revision ID: 0018
-Revises: 0001
+Revises: 0008 (until 0019 it hung off 0001 with depends_on 0008: the same order)
 Create Date: 2026-11-27 08:49:09.858105
 """
 
@@ -14,9 +14,11 @@ import printfarm.db.base
 
 
 revision = '0018'
-down_revision = '0001'
+# It replaces an index of output_daily, which 0008 creates. A database that `upgrade heads` brought
+# here records 0018 (not 0008) in alembic_version either way.
+down_revision = '0008'
 branch_labels = None
-depends_on = "0008"  # replaces an index of output_daily, which 0008 creates
+depends_on = None
 
 
 def upgrade() -> None:
