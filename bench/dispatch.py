@@ -55,7 +55,8 @@ from printfarm.jobs.rules import ACTIVE, JobState
 from printfarm.printers.rules import ConnectionState
 from printfarm.services import Services
 from printfarm.settings import Settings
-from printfarm.tasks import Hook, TaskScheduler
+from printfarm.events import DISPATCH_WAKERS
+from printfarm.tasks import TaskScheduler
 
 SITES, PRINTERS, UNITS, BATCHES, PARTS, HOSPITALS = 200, 10_000, 100_000, 500, 5, 20
 IDLE = 1_000
@@ -222,7 +223,7 @@ def measure_passes(services: Services, fleet: TimedFleet, urls: dict[int, str], 
 
 
 def run_farm(services: Services, fleet: TimedFleet, urls: dict[int, str], seconds: float, print_seconds: float,
-             wake: Hook) -> dict[str, Any]:
+             ) -> dict[str, Any]:
     """The farm at work: 9,000 printers hold long plates, 1,000 cycle through short ones.
 
     Returns the idle gaps (each bed clear to that printer's next start) and throughput.
@@ -239,7 +240,7 @@ def run_farm(services: Services, fleet: TimedFleet, urls: dict[int, str], second
     clear_times: dict[str, list[float]] = {}
     scheduler = TaskScheduler()
     scheduler.every("dispatch", 2.0, services.dispatch.run_pass)
-    wake.connect(lambda: scheduler.wake("dispatch"))
+    services.db.bus.subscribe(DISPATCH_WAKERS, lambda event: scheduler.wake("dispatch"))
     usage_before, wall_before = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
     scheduler.start()
     scheduler.wake("dispatch")
@@ -298,8 +299,8 @@ def bench(url: str, label: str, data_dir: Path, args: argparse.Namespace) -> Non
             connection.execute(sa.text("CREATE SCHEMA public"))
     upgrade(engine)
     engine.dispose()
-    fleet, wake = TimedFleet(), Hook()
-    services = build_services(Settings(data_dir=data_dir, database_url=url), printer_clients=fleet, wake_dispatch=wake)
+    fleet = TimedFleet()
+    services = build_services(Settings(data_dir=data_dir, database_url=url), printer_clients=fleet)
     began = time.perf_counter()
     urls = seed(services, fleet)
     print(f"\n{label}: seeded {PRINTERS} printers, {SITES} sites, {BATCHES} batches = {UNITS} units "
@@ -315,7 +316,7 @@ def bench(url: str, label: str, data_dir: Path, args: argparse.Namespace) -> Non
           f"p95 {passes['pass_ms_p95']:7.1f} ms   (real printers add upload time)")
     print(f"    claims/s {passes['claims_per_second']:9.0f}   baseline one claim per transaction "
           f"{passes['baseline_claims_per_second']:7.0f}/s   ratio {passes['claims_per_second'] / passes['baseline_claims_per_second']:.1f}x")
-    farm = run_farm(services, fleet, urls, args.farm_seconds, args.print_seconds, wake)
+    farm = run_farm(services, fleet, urls, args.farm_seconds, args.print_seconds)
     print(f"  farm for {args.farm_seconds:.0f} s, {PRINTERS - IDLE} printers on long plates, {IDLE} cycling through "
           f"{args.print_seconds:.0f} s ±50 % plates: {farm['plates']} plates cleared ({farm['plates_per_second']:.0f}/s)")
     print(f"    idle gap bed clear → next start ({farm['gaps']} gaps)  median {farm['gap_ms_median']:7.1f} ms   "

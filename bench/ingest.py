@@ -210,7 +210,7 @@ class IngestUnderTest:
         self._track_latency = track_latency
         self._submitted = 0
         self._sent: list[tuple[int, float]] = []  # (index of the message, its _sent), in order
-        self.worker = IngestWorker(services.settings, on_ack=self._acked) if arrangement == "process" else None
+        self.worker = IngestWorker(services.settings, bus=services.db.bus, on_ack=self._acked) if arrangement == "process" else None
         self.ingest = MqttIngest(host="127.0.0.1", port=port, client_id=client_id, protocol=protocol,
                                  on_batch=self._submit if self.worker else self._apply)
         self.ingest.watch(f"{PREFIX}{i}/" for i in range(1, PRINTERS + 1))

@@ -35,6 +35,7 @@ from printfarm.batches.service import BatchService
 from printfarm.clock import Clock, SystemClock
 from printfarm.db.session import Database, make_engine
 from printfarm.deliveries.api import router as deliveries_router
+from printfarm.events import DISPATCH_WAKERS, EventBus, PrinterRegistered
 from printfarm.deliveries.service import DeliveryService
 from printfarm.dispatch.service import DispatchService
 from printfarm.exchange.api import router as exchange_router
@@ -61,7 +62,7 @@ from printfarm.registry.api import router as registry_router
 from printfarm.registry.service import RegistryService
 from printfarm.services import Services
 from printfarm.settings import Settings
-from printfarm.tasks import TaskScheduler, Hook
+from printfarm.tasks import TaskScheduler
 from printfarm.tracking.service import TrackingService
 from printfarm.web.delivery_note import router as delivery_note_router
 from printfarm.web.metrics import router as metrics_router
@@ -86,14 +87,11 @@ def build_services(
     *,
     clock: Clock | None = None,
     printer_clients: PrinterClientFactory | None = None,
-    wake_dispatch: Hook | None = None,
-    watch_topic: Hook | None = None,
+    bus: EventBus | None = None,
 ) -> Services:
-    """Every service of one process, over the adapters the settings choose."""
+    """Every service of one process, over the adapters the settings choose; events go to bus."""
     clock = clock or SystemClock()
-    wake = wake_dispatch or Hook()
-    topic_added = watch_topic or Hook()
-    db = Database(make_engine(settings.effective_database_url))
+    db = Database(make_engine(settings.effective_database_url), bus)
     store = FileStore(settings.file_store_dir)
     secrets = SecretBox(load_or_create_key(settings.secret_key, settings.data_dir))
     clients = printer_clients or make_octorest_client_factory(settings.printer_timeout_seconds)
@@ -118,10 +116,7 @@ def build_services(
     def compatible(analysis: dict[str, Any], profile: ProfileSpec, material: str | None) -> list[str]:
         return print_file_problems(analysis, profile, material)
 
-    printers = PrinterService(
-        clock, secrets, clients, on_printer_ready=wake, on_topic_added=topic_added,
-        allowed_networks=settings.printer_allowed_networks,
-    )
+    printers = PrinterService(clock, secrets, clients, allowed_networks=settings.printer_allowed_networks)
     requests, deliveries = RequestService(clock), DeliveryService(clock)
     return Services(
         settings=settings,
@@ -137,16 +132,16 @@ def build_services(
             clock, store, validate, analyse, compatible,
             gcode_max_bytes=settings.gcode_max_bytes, stl_max_bytes=settings.stl_max_bytes, slicer=slice_part,
         ),
-        batches=BatchService(clock, on_batch_queued=wake),
+        batches=BatchService(clock),
         jobs=JobService(clock, printers),
-        output=OutputService(clock, on_bed_cleared=wake),
+        output=OutputService(clock),
         dispatch=DispatchService(
             db, clock, printers, store, stall_at=os.environ.get("PRINTFARM_TEST_DISPATCH_STALL") or None
         ),
-        tracking=TrackingService(db, clock, printers, on_printer_ready=wake),
+        tracking=TrackingService(db, clock, printers),
         requests=requests,
         deliveries=deliveries,
-        exchange=ExchangeService(clock, on_printers_available=wake),
+        exchange=ExchangeService(clock),
         exports=ExportService(deliveries, requests),
         dashboard=DashboardService(clock),
     )
@@ -155,10 +150,8 @@ def build_services(
 class Runtime:
     """The background parts of a printfarm process: broker (if embedded), MQTT ingest, scheduler."""
 
-    def __init__(self, services: Services, wake_dispatch: Hook, watch_topic: Hook) -> None:
+    def __init__(self, services: Services) -> None:
         self.services = services
-        self._wake = wake_dispatch
-        self._watch_topic = watch_topic
         self.broker: EmbeddedBroker | None = None
         self.ingest: MqttIngest | None = None
         self.worker: IngestWorker | None = None
@@ -181,7 +174,9 @@ class Runtime:
         if settings.mqtt_ingest_worker == "process" and in_memory:
             log.info("MQTT batches are applied on the network thread: a worker process cannot share an in-memory database")
         elif settings.mqtt_ingest_worker == "process":
-            self.worker = IngestWorker(settings, on_ack=self._worker_acked, on_lost=self._worker_lost)
+            self.worker = IngestWorker(
+                settings, bus=self.services.db.bus, on_ack=self._worker_acked, on_lost=self._worker_lost
+            )
             self.worker.start()
             on_batch = self.worker.submit
         self.ingest = MqttIngest(
@@ -197,15 +192,16 @@ class Runtime:
             self.ingest.watch(base_topics(session))
         ingest, worker = self.ingest, self.worker
 
-        def watch(topic: str) -> None:
+        def watch(registered: PrinterRegistered) -> None:
             # before the first message of the new printer can arrive, whoever applies the batches
             if worker is not None:
                 worker.forget_topics()
             else:
                 tracking.forget_topics()
-            ingest.watch([topic])
+            ingest.watch([registered.base_topic])
 
-        self._watch_topic.connect(watch)
+        bus = self.services.db.bus
+        bus.subscribe(PrinterRegistered, watch)
         self.ingest.start()
         dispatch = self.services.dispatch
         self.scheduler.every(
@@ -219,7 +215,7 @@ class Runtime:
         )
         # A printer registered through another replica reaches this one's ingest here.
         self.scheduler.every(TOPICS_TASK, TOPICS_INTERVAL_SECONDS, self._watch_registered_printers)
-        self._wake.connect(lambda: self.scheduler.wake(DISPATCH_TASK))
+        bus.subscribe(DISPATCH_WAKERS, lambda event: self.scheduler.wake(DISPATCH_TASK))
         self.scheduler.start()
         self.scheduler.once(RECONCILE_TASK, tracking.reconcile)
         self.scheduler.wake(DISPATCH_TASK)
@@ -231,8 +227,6 @@ class Runtime:
 
     def _worker_acked(self, ack: Ack) -> None:
         self.services.tracking.absorb(ack.stats)
-        if ack.is_printer_ready:
-            self._wake()
 
     def _watch_registered_printers(self) -> None:
         if self.ingest is None:
@@ -254,9 +248,8 @@ class Runtime:
 
 def create_app(settings: Settings, *, services: Services | None = None, run_background: bool = True, **kwargs: Any) -> FastAPI:
     """The FastAPI application; with run_background it also runs ingest and the scheduler."""
-    wake, topic_hook = Hook(), Hook()
-    services = services or build_services(settings, wake_dispatch=wake, watch_topic=topic_hook, **kwargs)
-    runtime = Runtime(services, wake, topic_hook) if run_background else None
+    services = services or build_services(settings, **kwargs)
+    runtime = Runtime(services) if run_background else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

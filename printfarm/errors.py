@@ -11,6 +11,7 @@
     ├── Forbidden                       the token's role or site may not do this           → 403
     ├── Conflict                        the request clashes with current state            → 409
     │   ├── InvalidTransition           a state machine refused a move
+    │   ├── MovedMeanwhile              a print job changed state since it was read
     │   ├── AlreadyExists               a unique name is taken
     │   └── Incompatible                a print file does not suit a printer or profile
     ├── PrinterError                    talking to a printer failed                       → 502 at the API
@@ -73,6 +74,10 @@ class Conflict(PrintfarmError):
 
 class InvalidTransition(Conflict):
     """A state machine refused a move."""
+
+
+class MovedMeanwhile(Conflict):
+    """A print job changed state between reading it and moving it (another replica or process)."""
 
 
 class AlreadyExists(Conflict):

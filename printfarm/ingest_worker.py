@@ -13,7 +13,8 @@ everything in the backlog as one unit of work, so under load batches grow and co
 UPDATE per printer per batch). Past ``max_backlog_messages`` the reader stops reading, the pipe
 fills, submit() blocks the network thread, and TCP pushes back to the broker, which queues for the
 persistent session. The worker answers each unit of work with an Ack on a second pipe (messages
-committed so far, its counters since the last ack, whether a printer became ready for a plate).
+committed so far, its counters since the last ack, and the domain events its commits raised, which
+the parent publishes on its own event bus: dispatch and every other subscriber live there).
 
 Failure: a worker that dies (a crash, a kill) is started again while batches wait for it (up to one
 backlog); the messages it held are reported to ``on_lost``, which printfarm counts as dropped
@@ -38,8 +39,9 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from printfarm.errors import IngestWorkerFailed
+from printfarm.events import Event, EventBus
 from printfarm.settings import Settings
-from printfarm.tracking.service import IngestStats
+from printfarm.tracking.stats import IngestStats
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +62,13 @@ class Ack:
     """The worker's answer to one unit of work.
 
     ``committed_through``: messages handed to this worker so far, all of them applied or dropped;
-    ``stats``: the worker's counters since its previous ack; ``is_printer_ready``: a printer became
-    free for a plate (the dispatcher should run); ``committed_at``: wall-clock time of the commit.
+    ``stats``: the worker's counters since its previous ack; ``events``: the domain events its
+    commits raised since then, in order; ``committed_at``: wall-clock time of the commit.
     """
 
     committed_through: int
     stats: IngestStats
-    is_printer_ready: bool
+    events: tuple[Event, ...]
     committed_at: float
 
 
@@ -77,11 +79,13 @@ class IngestWorker:
         self,
         settings: Settings,
         *,
+        bus: EventBus,
         on_ack: Callable[[Ack], None],
         on_lost: Callable[[int], None] = lambda count: None,
         max_backlog_messages: int = 100_000,
     ) -> None:
         self._settings = settings
+        self._bus = bus  # the worker's events are published here, in this (the parent) process
         self._on_ack = on_ack
         self._on_lost = on_lost
         self._max_backlog_messages = max_backlog_messages
@@ -227,6 +231,7 @@ class IngestWorker:
                     return
                 continue
             self._committed = ack.committed_through
+            self._bus.publish(ack.events)  # a failing subscriber is logged by the bus
             try:
                 self._on_ack(ack)
             except Exception:
@@ -338,19 +343,13 @@ def run_worker(
 ) -> None:
     """The worker process: apply what the backlog holds in one unit of work, then answer with an Ack."""
     from printfarm.app import build_services  # here: the parent imports this module before the app
-    from printfarm.tasks import Hook
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the parent stops us
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s [ingest worker]: %(message)s")
-    is_printer_ready = False
-
-    def printer_ready() -> None:
-        nonlocal is_printer_ready
-        is_printer_ready = True
-
-    wake = Hook()
-    wake.connect(printer_ready)
-    services = build_services(settings, wake_dispatch=wake)
+    raised: list[Event] = []  # published by the parent, which subscribers live in
+    bus = EventBus()
+    bus.subscribe(Event, raised.append)
+    services = build_services(settings, bus=bus)
     tracking = services.tracking
     backlog = _Backlog(max_backlog_messages)
 
@@ -379,8 +378,8 @@ def run_worker(
                 except Exception:  # counted as batch_failed by apply(); the worker goes on
                     log.exception("MQTT ingest worker: a batch of %d messages failed", len(batch))
                 committed_through += len(batch)
-                ack = Ack(committed_through, tracking.take_stats(), is_printer_ready, time.time())
-                is_printer_ready = False
+                ack = Ack(committed_through, tracking.take_stats(), tuple(raised), time.time())
+                raised.clear()
                 acks.send(ack)
             for control in controls:
                 if control == _FORGET_TOPICS:

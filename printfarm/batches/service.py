@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import builtins
 
-from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,9 +14,9 @@ from printfarm.batches import repository
 from printfarm.batches.repository import BatchProgress
 from printfarm.batches.schemas import BatchCreate, BatchRead
 from printfarm.clock import Clock
-from printfarm.db.session import after_commit
 from printfarm.db.tables import Batch, Hospital, HospitalRequest, Part
 from printfarm.errors import Conflict
+from printfarm.events import BatchQueued, raise_event
 from printfarm.registry.service import get_or_404
 
 
@@ -42,9 +41,8 @@ def to_read(batch: Batch, progress: BatchProgress | None) -> BatchRead:
 
 
 class BatchService:
-    def __init__(self, clock: Clock, on_batch_queued: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, clock: Clock) -> None:
         self._clock = clock
-        self._on_batch_queued = on_batch_queued
 
     def create(self, session: Session, actor: Actor, data: BatchCreate) -> BatchRead:
         require(actor, Action.MANAGE_BATCHES)
@@ -65,7 +63,7 @@ class BatchService:
         session.add(batch)
         session.flush()
         record(session, actor, batch.created_at, "batch.create", "batch", batch.id, data.model_dump(mode="json"))
-        after_commit(session, self._on_batch_queued)
+        raise_event(session, BatchQueued(batch.created_at, batch.id))
         return to_read(batch, None)
 
     def cancel(self, session: Session, actor: Actor, batch_id: int) -> BatchRead:

@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from printfarm.events import EventBus, raised_events
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for url; SQLite files get WAL, foreign keys and a busy timeout."""
@@ -51,10 +53,11 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
 
 
 class Database:
-    """Owns the engine and hands out units of work."""
+    """Owns the engine and hands out units of work; their events go to ``bus`` once they commit."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, bus: EventBus | None = None) -> None:
         self.engine = engine
+        self.bus = bus if bus is not None else EventBus()
         self._sessions = sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
     @property
@@ -63,7 +66,10 @@ class Database:
 
     @contextlib.contextmanager
     def unit_of_work(self) -> Iterator[Session]:
-        """A session that commits when the block ends and rolls back if it raises."""
+        """A session that commits when the block ends and rolls back if it raises.
+
+        After the commit, the after_commit callbacks run, then the session's events are published.
+        """
         session = self._sessions()
         try:
             yield session
@@ -75,6 +81,9 @@ class Database:
             session.close()
         for callback in session.info.get(AFTER_COMMIT, ()):
             callback()
+        events = raised_events(session)
+        if events:
+            self.bus.publish(events)
 
     def dispose(self) -> None:
         self.engine.dispose()

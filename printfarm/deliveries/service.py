@@ -25,6 +25,7 @@ from printfarm.deliveries.schemas import (
     TraceLine,
 )
 from printfarm.errors import Conflict, InputError, NotFound
+from printfarm.events import DeliveryReceived, DeliveryShipped, raise_event
 from printfarm.registry.service import get_or_404
 
 log = logging.getLogger(__name__)
@@ -175,6 +176,7 @@ class DeliveryService:
         delivery.state = DeliveryState.SHIPPED
         delivery.shipped_at = self._clock.now()
         record(session, actor, delivery.shipped_at, "delivery.ship", "delivery", delivery_id, {"units": delivery.units})
+        raise_event(session, DeliveryShipped(delivery.shipped_at, delivery_id, delivery.hospital_id))
         return self._reads(session, [delivery])[0]
 
     def receive(self, session: Session, actor: Actor, delivery_id: int, data: DeliveryReceive) -> DeliveryRead:
@@ -193,6 +195,7 @@ class DeliveryService:
         delivery.received_at = self._clock.now()
         record(session, actor, delivery.received_at, "delivery.receive", "delivery", delivery_id,
                data.model_dump(mode="json"))
+        raise_event(session, DeliveryReceived(delivery.received_at, delivery_id, delivery.hospital_id))
         return self._reads(session, [delivery])[0]
 
     def cancel(self, session: Session, actor: Actor, delivery_id: int) -> DeliveryRead:

@@ -216,34 +216,6 @@ def insert_claims(
     return [(job_id, printer_id) for job_id, printer_id in session.execute(statement)]
 
 
-def move_many(
-    session: Session, job_ids: list[int], expected: JobState, target: JobState, now: dt.datetime, **values: object
-) -> list[int]:
-    """Move the jobs still in `expected` to `target` in one statement; the ids this call moved.
-
-    Rows are locked in id order first, as tracking does, so concurrent units of work cannot deadlock.
-    """
-    if not job_ids:
-        return []
-    locked = list(
-        session.scalars(
-            select(PrintJob.id)
-            .where(PrintJob.id.in_(job_ids), PrintJob.state == expected)
-            .order_by(PrintJob.id)
-            .with_for_update()
-        )
-    )
-    if locked:
-        session.execute(
-            update(PrintJob)
-            .where(PrintJob.id.in_(locked), PrintJob.state == expected)
-            .values(state=target, updated_at=now, **values)
-            .execution_options(synchronize_session=False)
-        )
-    session.expire_all()
-    return locked
-
-
 def lock_jobs(session: Session, job_ids: list[int]) -> None:
     """Lock these jobs' rows in id order (the order tracking locks them in)."""
     if job_ids:
@@ -256,20 +228,13 @@ def lock_printer_rows(session: Session, printer_ids: set[int]) -> None:
         session.execute(select(Printer.id).where(Printer.id.in_(printer_ids)).order_by(Printer.id).with_for_update())
 
 
-def printers_answered(session: Session, printer_ids: list[int], printing_ids: list[int], now: dt.datetime) -> None:
-    """Printers that accepted a start: online, no failures in a row; those now printing: bed not clear."""
+def printers_answered(session: Session, printer_ids: list[int], now: dt.datetime) -> None:
+    """Printers that accepted a start: online, no failures in a row (their beds: jobs/moves.py)."""
     if printer_ids:
         session.execute(
             update(Printer)
             .where(Printer.id.in_(printer_ids))
             .values(consecutive_failures=0, connection=ConnectionState.ONLINE, offline_checks=0, last_seen_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    if printing_ids:
-        session.execute(
-            update(Printer)
-            .where(Printer.id.in_(printing_ids))
-            .values(is_bed_clear=False)
             .execution_options(synchronize_session=False)
         )
 

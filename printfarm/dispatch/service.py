@@ -31,6 +31,7 @@ from printfarm.dispatch.rules import (
     site_is_open,
 )
 from printfarm.errors import PrinterError, PrinterUnreachable, PrintfarmError
+from printfarm.jobs import moves
 from printfarm.jobs.rules import RUNNING, JobState, remote_filename, remote_filename_around_id
 from printfarm.printers.catalog import ProfileSpec
 from printfarm.printers.rules import ConnectionState
@@ -187,7 +188,7 @@ class DispatchService:
         result = result if result is not None else PassResult()
         now = self._clock.now()
         with self._db.unit_of_work() as session:
-            moved = repository.move_many(session, [c.job_id for c in claims], JobState.ASSIGNED, JobState.UPLOADING, now)
+            moved = moves.move_many(session, [c.job_id for c in claims], JobState.ASSIGNED, JobState.UPLOADING, now)
             if not moved:
                 return result  # cancelled or reconciled meanwhile
             rows = session.execute(
@@ -246,24 +247,20 @@ class DispatchService:
             repository.lock_jobs(session, ids)
             repository.lock_printer_rows(session, {s.printer_id for s, _ in outcomes})
             started = [s for s, err in outcomes if err is None]
-            repository.move_many(session, [s.job_id for s in started], JobState.UPLOADING, JobState.PRINTING, now, started_at=now)
+            moves.move_many(session, [s.job_id for s in started], JobState.UPLOADING, JobState.PRINTING, now)
             states = repository.job_states(session, ids)
-            printing: list[int] = []
             for send in started:
                 state = states.get(send.job_id)
                 if state in RUNNING or state is JobState.FINISHED:
-                    printing.append(send.printer_id)
                     result.started += 1
                     log.info("job %s started on printer %s as %s", send.job_id, send.printer_id, send.filename)
                 elif state is not JobState.COMPLETED:
                     orphans.append(send)
-            repository.printers_answered(session, [s.printer_id for s in started], printing, now)
+            repository.printers_answered(session, [s.printer_id for s in started], now)
             failed = [(send, err) for send, err in outcomes if err is not None]
             for send, err in failed:
-                repository.move_many(
-                    session, [send.job_id], JobState.UPLOADING, JobState.FAILED, now,
-                    failure_reason=f"start failed: {err}"[:500],
-                )
+                moves.move_many(session, [send.job_id], JobState.UPLOADING, JobState.FAILED, now,
+                                failure_reason=f"start failed: {err}")
             # loaded after the moves (move_many expires the session's objects)
             printers = repository.locked_printers(session, {send.printer_id for send, _ in failed}) if failed else {}
             for send, err in failed:

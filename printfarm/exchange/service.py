@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import builtins
 
-from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,18 +11,17 @@ from sqlalchemy.orm import Session
 from printfarm.audit.service import record
 from printfarm.auth.rules import Action, Actor, require
 from printfarm.clock import Clock
-from printfarm.db.session import after_commit
 from printfarm.db.tables import ExchangePost, Printer, Site
 from printfarm.errors import Conflict, InputError
+from printfarm.events import PrinterEnabled, raise_event
 from printfarm.exchange.rules import PostCategory, PostKind
 from printfarm.exchange.schemas import PostClose, PostCreate
 from printfarm.registry.service import get_or_404
 
 
 class ExchangeService:
-    def __init__(self, clock: Clock, on_printers_available: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, clock: Clock) -> None:
         self._clock = clock
-        self._on_printers_available = on_printers_available
 
     def post(self, session: Session, actor: Actor, data: PostCreate) -> ExchangePost:
         """A member posts an offer or a need; an operator posts for its own site only."""
@@ -96,9 +94,9 @@ class ExchangeService:
                 printer.consecutive_failures = 0
                 record(session, actor, now, "printer.update", "printer", printer.id,
                        {"is_enabled": True, "exchange_post": post_id})
+                raise_event(session, PrinterEnabled(now, printer.id))
         post.is_closed = True
         post.closed_note = f"printers {post.printer_ids} made available for dispatch"
         post.closed_at = now
         record(session, actor, now, "exchange.make_available", "exchange_post", post_id, {"printer_ids": post.printer_ids})
-        after_commit(session, self._on_printers_available)
         return post

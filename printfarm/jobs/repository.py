@@ -1,30 +1,12 @@
-"""Print job queries and conditional state moves (safe with several replicas)."""
+"""Print job queries (state moves are written by jobs/moves.py)."""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from printfarm.db.tables import PrintJob
 from printfarm.jobs.rules import ACTIVE, JobState
-
-
-def move_if(
-    session: Session, job_id: int, expected: frozenset[JobState] | set[JobState], target: JobState,
-    now: dt.datetime, **values: Any,
-) -> bool:
-    """Move job to target only if it is still in one of expected; True when this call moved it."""
-    result = session.execute(
-        update(PrintJob)
-        .where(PrintJob.id == job_id, PrintJob.state.in_(expected))
-        .values(state=target, updated_at=now, **values)
-        .execution_options(synchronize_session=False)
-    )
-    session.expire_all()
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def list_jobs(

@@ -31,14 +31,15 @@ TERMINAL = frozenset({JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED, J
 #: Cancelling is allowed from these.
 CANCELLABLE = frozenset({JobState.ASSIGNED, JobState.UPLOADING, JobState.PRINTING, JobState.PAUSED})
 
-_ENDINGS = {JobState.FAILED, JobState.CANCELLED, JobState.LOST}
+#: Ends without units: the plate's units go back to its batch.
+ENDINGS = frozenset({JobState.FAILED, JobState.CANCELLED, JobState.LOST})
 
 ALLOWED: dict[JobState, frozenset[JobState]] = {
-    JobState.ASSIGNED: frozenset({JobState.UPLOADING, *_ENDINGS}),
+    JobState.ASSIGNED: frozenset({JobState.UPLOADING, *ENDINGS}),
     # a short print may report PrintStarted and PrintDone before the start call returns
-    JobState.UPLOADING: frozenset({JobState.PRINTING, JobState.FINISHED, *_ENDINGS}),
-    JobState.PRINTING: frozenset({JobState.PAUSED, JobState.FINISHED, *_ENDINGS}),
-    JobState.PAUSED: frozenset({JobState.PRINTING, JobState.FINISHED, *_ENDINGS}),
+    JobState.UPLOADING: frozenset({JobState.PRINTING, JobState.FINISHED, *ENDINGS}),
+    JobState.PRINTING: frozenset({JobState.PAUSED, JobState.FINISHED, *ENDINGS}),
+    JobState.PAUSED: frozenset({JobState.PRINTING, JobState.FINISHED, *ENDINGS}),
     JobState.FINISHED: frozenset({JobState.COMPLETED}),
     JobState.COMPLETED: frozenset(),
     JobState.FAILED: frozenset(),
@@ -49,6 +50,22 @@ ALLOWED: dict[JobState, frozenset[JobState]] = {
 
 def can_move(current: JobState, target: JobState) -> bool:
     return target in ALLOWED[current]
+
+
+def bed_clear_after(target: JobState, *, has_started: bool) -> bool | None:
+    """The printer's bed-clear flag once its job moved into target; None leaves the flag as it is.
+
+    A plate printing, paused or finished is on the bed. A print that ended without units after it
+    started may have left something there, so a person must look first. QC is recorded only when
+    the plate came off (by its operator, or a site's automatic acceptance): the bed is clear again.
+    """
+    if target is JobState.COMPLETED:
+        return True
+    if target in (JobState.PRINTING, JobState.PAUSED, JobState.FINISHED):
+        return False
+    if target in ENDINGS and has_started:
+        return False
+    return None
 
 
 def check_move(job_id: int, current: JobState, target: JobState) -> None:

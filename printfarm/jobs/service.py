@@ -12,9 +12,9 @@ from printfarm.audit.service import record
 from printfarm.auth.rules import Action, Actor, require
 from printfarm.clock import Clock
 from printfarm.db.tables import Printer, PrintJob
-from printfarm.errors import Conflict
-from printfarm.jobs import repository
-from printfarm.jobs.rules import CANCELLABLE, JobState, check_move
+from printfarm.errors import Conflict, InvalidTransition, MovedMeanwhile
+from printfarm.jobs import moves, repository
+from printfarm.jobs.rules import JobState, check_move
 from printfarm.printers.service import PrinterService
 from printfarm.registry.service import get_or_404
 
@@ -44,7 +44,11 @@ class JobService:
         return job, printer
 
     def cancel(self, session: Session, actor: Actor, job_id: int) -> PrintJob:
-        """Cancel a job; a running print is cancelled on the printer first (PrinterError if it cannot)."""
+        """Cancel a job; a running print is cancelled on the printer first (PrinterError if it cannot).
+
+        Raises Conflict while the dispatcher is starting it, MovedMeanwhile if the printer moved it
+        while it was being cancelled there (ask again).
+        """
         job, printer = self._job_and_printer(session, actor, job_id)
         check_move(job.id, job.state, JobState.CANCELLED)
         if job.state is JobState.UPLOADING:
@@ -53,31 +57,32 @@ class JobService:
         was = job.state
         if job.state is not JobState.ASSIGNED:
             self._printers.client_for(printer).cancel()
-            printer.is_bed_clear = False  # a cancelled plate leaves something on the bed
         now = self._clock.now()
-        if not repository.move_if(session, job.id, CANCELLABLE, JobState.CANCELLED, now, failure_reason=f"cancelled by {actor.label}"):
-            job = get_or_404(session, PrintJob, job_id, "print job")
-            check_move(job.id, job.state, JobState.CANCELLED)
+        moves.move(session, job, JobState.CANCELLED, now, reason=f"cancelled by {actor.label}")
         record(session, actor, now, "job.cancel", "print_job", job_id, {"was": was.value, "printer_id": printer.id})
         log.info("job %s on printer %s cancelled by %s", job_id, printer.id, actor.label)
-        return get_or_404(session, PrintJob, job_id, "print job")
+        return job
 
     def pause(self, session: Session, actor: Actor, job_id: int) -> PrintJob:
         job, printer = self._job_and_printer(session, actor, job_id)
         check_move(job.id, job.state, JobState.PAUSED)
         self._printers.client_for(printer).pause()
-        now = self._clock.now()
-        repository.move_if(session, job.id, {JobState.PRINTING}, JobState.PAUSED, now)
-        record(session, actor, now, "job.pause", "print_job", job_id, {"printer_id": printer.id})
-        return get_or_404(session, PrintJob, job_id, "print job")
+        return self._moved_by_command(session, actor, job, JobState.PAUSED, "job.pause")
 
     def resume(self, session: Session, actor: Actor, job_id: int) -> PrintJob:
         job, printer = self._job_and_printer(session, actor, job_id)
-        check_move(job.id, job.state, JobState.PRINTING)
         if job.state is not JobState.PAUSED:
-            check_move(job.id, JobState.PRINTING, JobState.PRINTING)  # raises: only a paused job resumes
+            raise InvalidTransition(f"print job {job.id}: cannot go from {job.state.value} to printing (only a paused job resumes)")
         self._printers.client_for(printer).resume()
+        return self._moved_by_command(session, actor, job, JobState.PRINTING, "job.resume")
+
+    def _moved_by_command(self, session: Session, actor: Actor, job: PrintJob, target: JobState, action: str) -> PrintJob:
+        """Record a pause or resume the printer accepted; its own event may have moved the job already."""
         now = self._clock.now()
-        repository.move_if(session, job.id, {JobState.PAUSED}, JobState.PRINTING, now)
-        record(session, actor, now, "job.resume", "print_job", job_id, {"printer_id": printer.id})
-        return get_or_404(session, PrintJob, job_id, "print job")
+        try:
+            moves.move(session, job, target, now)
+        except MovedMeanwhile:
+            if job.state is not target:
+                raise
+        record(session, actor, now, action, "print_job", job.id, {"printer_id": job.printer_id})
+        return job

@@ -7,7 +7,6 @@ same sums the dashboards show, instead of summing every row on each request.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,10 +14,11 @@ from sqlalchemy.orm import Session
 from printfarm.audit.service import record
 from printfarm.auth.rules import Action, Actor, require
 from printfarm.clock import Clock
-from printfarm.db.session import after_commit
-from printfarm.db.tables import Output, Printer, PrintFile, PrintJob
+from printfarm.db.tables import Batch, Output, OutputByBatch, Printer, PrintFile, PrintJob
 from printfarm.errors import Conflict, InputError
-from printfarm.jobs.rules import JobState, check_move
+from printfarm.events import BatchDone, raise_event
+from printfarm.jobs import moves
+from printfarm.jobs.rules import JobState
 from printfarm.metrics import repository as rollups
 from printfarm.output.schemas import ClearBedResult, SiteUnits
 from printfarm.printers.repository import active_jobs_by_printer
@@ -28,13 +28,12 @@ from printfarm.registry.service import get_or_404
 def complete_job(
     session: Session, job: PrintJob, printer: Printer, good_units: int, rejected_units: int, now: dt.datetime
 ) -> Output:
-    """Record QC for a finished plate: the job completes and its units are counted once."""
-    check_move(job.id, job.state, JobState.COMPLETED)
-    job.state = JobState.COMPLETED
-    job.good_units = good_units
-    job.rejected_units = rejected_units
-    job.completed_at = now
-    job.updated_at = now
+    """Record QC for a finished plate: the job completes and its units are counted once.
+
+    Raises InvalidTransition unless the job is FINISHED (MovedMeanwhile if it just changed). When
+    these good units bring the batch to its quantity, the BatchDone event is raised.
+    """
+    moves.move(session, job, JobState.COMPLETED, now, good_units=good_units, rejected_units=rejected_units)
     part_id = session.scalar(select(PrintFile.part_id).where(PrintFile.id == job.print_file_id))
     output = Output(
         job_id=job.id,
@@ -49,13 +48,21 @@ def complete_job(
     )
     session.add(output)
     rollups.add_output(session, output)  # the dashboards' rollups, in the same transaction
+    if good_units:
+        _raise_if_batch_done(session, job.batch_id, good_units, now)
     return output
 
 
+def _raise_if_batch_done(session: Session, batch_id: int, good_units_now: int, now: dt.datetime) -> None:
+    good = session.scalar(select(OutputByBatch.good_units).where(OutputByBatch.batch_id == batch_id)) or 0
+    quantity = session.scalar(select(Batch.quantity).where(Batch.id == batch_id)) or 0
+    if good >= quantity > good - good_units_now:
+        raise_event(session, BatchDone(now, batch_id, good))
+
+
 class OutputService:
-    def __init__(self, clock: Clock, on_bed_cleared: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, clock: Clock) -> None:
         self._clock = clock
-        self._on_bed_cleared = on_bed_cleared
 
     def clear_bed(self, session: Session, actor: Actor, printer_id: int, good_units: int, rejected_units: int) -> ClearBedResult:
         """The operator took the plate off: record its QC and free the printer for the next plate.
@@ -81,12 +88,13 @@ class OutputService:
             complete_job(session, job, printer, good_units, rejected_units, now)
         elif good_units or rejected_units:
             raise InputError(f"printer {printer_id} has no finished plate to count (good {good_units}, rejected {rejected_units})")
-        printer.is_bed_clear = True
+        moves.clear_bed(
+            session, printer, now, job_id=job.id if job else None, good_units=good_units, rejected_units=rejected_units
+        )
         record(
             session, actor, now, "printer.clear_bed", "printer", printer_id,
             {"job_id": job.id if job else None, "good_units": good_units, "rejected_units": rejected_units},
         )
-        after_commit(session, self._on_bed_cleared)
         return ClearBedResult(
             printer_id=printer_id, job_id=job.id if job else None, good_units=good_units, rejected_units=rejected_units
         )

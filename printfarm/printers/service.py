@@ -16,8 +16,8 @@ from printfarm.adapters.secrets import SecretBox
 from printfarm.audit.service import record
 from printfarm.auth.rules import Action, Actor, require
 from printfarm.clock import Clock
-from printfarm.db.session import after_commit
 from printfarm.db.tables import Printer, PrinterProfile, Site
+from printfarm.events import PrinterEnabled, PrinterRegistered, raise_event
 from printfarm.errors import (
     AlreadyExists, InputError, NotFound, PrinterAuthRejected, PrinterCommandFailed, PrinterUnreachable,
 )
@@ -36,8 +36,6 @@ class PrinterService:
         clock: Clock,
         secrets: SecretBox,
         clients: PrinterClientFactory,
-        on_printer_ready: Callable[[], None] = lambda: None,
-        on_topic_added: Callable[[str], None] = lambda topic: None,
         *,
         allowed_networks: Sequence[str] | None = None,
         resolve: Callable[[str], list[str]] = resolve_host,
@@ -48,8 +46,6 @@ class PrinterService:
         self._clock = clock
         self._secrets = secrets
         self._clients = clients
-        self._on_printer_ready = on_printer_ready
-        self._on_topic_added = on_topic_added
 
     def client_for(self, printer: Printer) -> PrinterClient:
         return self._clients(printer.base_url, self._secrets.decrypt(printer.api_key_encrypted))
@@ -102,8 +98,7 @@ class PrinterService:
             {"site_id": site.id, "base_url": data.base_url, "octoprint_version": version, "mqtt_base_topic": topic},
         )
         log.info("printer %s registered at site %s (%s, OctoPrint %s)", printer.id, site.id, data.base_url, version)
-        after_commit(session, lambda: self._on_topic_added(topic))
-        after_commit(session, self._on_printer_ready)
+        raise_event(session, PrinterRegistered(now, printer.id, site.id, topic))
         return printer
 
     def _check_address(self, base_url: str) -> None:
@@ -140,11 +135,12 @@ class PrinterService:
             raise InputError("is_enabled must be true or false")
         for field, value in changes.items():
             setattr(printer, field, value)
+        now = self._clock.now()
         if data.is_enabled:
             printer.disabled_reason = None
             printer.consecutive_failures = 0
-            after_commit(session, self._on_printer_ready)
-        record(session, actor, self._clock.now(), "printer.update", "printer", printer.id, changes)
+            raise_event(session, PrinterEnabled(now, printer.id))
+        record(session, actor, now, "printer.update", "printer", printer.id, changes)
         return printer
 
     def get(self, session: Session, actor: Actor, printer_id: int) -> Printer:

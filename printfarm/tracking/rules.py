@@ -1,7 +1,8 @@
-"""How an OctoPrint event moves a print job: a table, so it reads as data."""
+"""How a printer's events and answers move a print job: tables and pure functions, no I/O."""
 
 from __future__ import annotations
 
+from printfarm.adapters.octoprint.port import PrinterStatus
 from printfarm.jobs.rules import JobState
 
 #: event name -> the state the job moves to (only if the move is allowed; otherwise nothing happens)
@@ -26,3 +27,22 @@ def merged_progress(current: int, reported: int | None) -> int:
     if reported is None:
         return current
     return max(current, min(100, max(0, int(reported))))
+
+
+def settled_state(current: JobState, remote_filename: str | None, status: PrinterStatus) -> tuple[JobState, str | None]:
+    """What a job in ``current`` is, given its printer's answer: (state, reason for a failure).
+
+    The printer's file is ours when its name is the job's remote file name. A claimed or uploading
+    job whose plate the printer does not show never started; a running one it no longer shows ended
+    without us hearing how.
+    """
+    is_ours = status.file_name is not None and status.file_name.rsplit("/", 1)[-1] == remote_filename
+    if is_ours and status.is_paused:
+        return JobState.PAUSED, None
+    if is_ours and status.is_printing:
+        return JobState.PRINTING, None
+    if is_ours and (status.progress_percent or 0) >= 100:
+        return JobState.FINISHED, None
+    if current in (JobState.ASSIGNED, JobState.UPLOADING):
+        return JobState.FAILED, "reconciled: the printer never started this plate"
+    return JobState.FAILED, f"reconciled: printer is {status.state_text}, plate not found"

@@ -13,6 +13,7 @@ from printfarm.adapters.octoprint.fake import FakePrinter
 from printfarm.clock import FrozenClock
 from printfarm.db.tables import Printer, PrintJob
 from printfarm.dispatch import repository
+from printfarm.jobs import moves
 from printfarm.jobs.rules import JobState
 from printfarm.printers.rules import ConnectionState
 from support.world import World, make_world, seed
@@ -161,7 +162,7 @@ def test_reconciliation_returns_a_claim_never_sent_and_leaves_a_young_upload_alo
     acme_claim = next(c for c in claims if c.printer_id == world.ids["acme/mk3-1"])
     uni_claim = next(c for c in claims if c.printer_id == world.ids["uni/mk3-1"])
     with world.services.db.unit_of_work() as session:  # one of them had got as far as uploading
-        repository.move_many(session, [uni_claim.job_id], JobState.ASSIGNED, JobState.UPLOADING, clock.now())
+        moves.move_many(session, [uni_claim.job_id], JobState.ASSIGNED, JobState.UPLOADING, clock.now())
 
     assert world.services.tracking.reconcile() == 1
     assert job_state(world, acme_claim.job_id) is JobState.FAILED

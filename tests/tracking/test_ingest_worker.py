@@ -21,6 +21,7 @@ import pytest
 from support.world import seed
 
 from printfarm.auth.rules import SYSTEM
+from printfarm.events import DISPATCH_WAKERS, BedCleared
 from printfarm.ingest_worker import Ack, IngestWorker
 
 pytestmark = pytest.mark.slow
@@ -79,7 +80,7 @@ def test_the_worker_applies_batches_and_reports_counters_and_a_printer_made_read
     with world.services.db.unit_of_work() as session:  # the site counts finished plates as QC-passed
         world.services.registry.get_site(session, SYSTEM, world.ids["acme"]).auto_accept_qc = True
     acks = Acks(world.services.tracking)
-    worker = IngestWorker(world.services.settings, on_ack=acks.acked, on_lost=acks.lost_messages)
+    worker = IngestWorker(world.services.settings, bus=world.services.db.bus, on_ack=acks.acked, on_lost=acks.lost_messages)
     worker.start()
     try:
         worker.submit([
@@ -88,13 +89,14 @@ def test_the_worker_applies_batches_and_reports_counters_and_a_printer_made_read
             message(world, printer, "event/PrintDone", b"not json"),
         ])
         first = acks.wait_through(3)
-        assert not first.is_printer_ready
+        assert not [e for e in first.events if isinstance(e, DISPATCH_WAKERS)]
         assert world.ok("viewer", "GET", f"/api/jobs/{job['id']}")["progress_percent"] == 40
         assert world.ok("viewer", "GET", f"/api/printers/{printer}")["bed_temp_c"] == 59.5
 
         worker.submit([message(world, printer, "event/PrintDone", {"name": name, "path": name})])
         done = acks.wait_through(4)
-        assert done.is_printer_ready, "a plate counted automatically frees the printer: the dispatcher should run"
+        assert [type(e) for e in done.events if isinstance(e, DISPATCH_WAKERS)] == [BedCleared], \
+            "a plate counted automatically frees the printer: the dispatcher should run"
         assert world.ok("viewer", "GET", f"/api/jobs/{job['id']}")["state"] == "completed"
     finally:
         worker.stop()
@@ -108,7 +110,7 @@ def test_a_killed_worker_is_replaced_and_every_message_is_applied_or_counted_los
     job = world.ok("viewer", "GET", "/api/jobs", params={"printer_id": printer})[0]
     name = job["remote_filename"]
     acks = Acks(world.services.tracking)
-    worker = IngestWorker(world.services.settings, on_ack=acks.acked, on_lost=acks.lost_messages)
+    worker = IngestWorker(world.services.settings, bus=world.services.db.bus, on_ack=acks.acked, on_lost=acks.lost_messages)
     worker.start()
     try:
         first_pid = worker.pid
@@ -150,11 +152,13 @@ def test_the_worker_exits_when_its_parent_is_killed(world, tmp_path):
         [sys.executable, "-c", textwrap.dedent(f"""
             import time
             from pathlib import Path
+            from printfarm.events import EventBus
             from printfarm.ingest_worker import IngestWorker
             from printfarm.settings import Settings
 
             if __name__ == "__main__":
-                worker = IngestWorker(Settings.model_validate_json(Path({str(settings_file)!r}).read_text()), on_ack=print)
+                settings = Settings.model_validate_json(Path({str(settings_file)!r}).read_text())
+                worker = IngestWorker(settings, bus=EventBus(), on_ack=print)
                 worker.start()
                 print(worker.pid, flush=True)
                 time.sleep(600)
