@@ -19,7 +19,8 @@ from printfarm.db.session import after_commit
 from printfarm.db.tables import Output, Printer, PrintFile, PrintJob
 from printfarm.errors import Conflict, InputError
 from printfarm.jobs.rules import JobState, check_move
-from printfarm.metrics import repository as rollups
+from printfarm.metrics.repository import figures as rollups
+from printfarm.output import repository
 from printfarm.output.schemas import ClearBedResult, SiteUnits
 from printfarm.printers.repository import active_jobs_by_printer
 from printfarm.registry.service import get_or_404
@@ -48,7 +49,7 @@ def complete_job(
         recorded_at=now,
     )
     session.add(output)
-    rollups.add_output(session, output)  # the dashboards' rollups, in the same transaction
+    repository.add_output(session, output)  # the dashboards' rollups, in the same transaction
     return output
 
 
