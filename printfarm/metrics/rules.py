@@ -7,6 +7,7 @@ import enum
 import math
 
 from printfarm.jobs.rules import ACTIVE, JobState
+from printfarm.printers.rules import ConnectionState
 
 
 class PrinterStatus(enum.StrEnum):
@@ -26,7 +27,7 @@ def printer_status(
 ) -> PrinterStatus:
     if job_state is JobState.FINISHED or (job_state is None and not is_bed_clear):
         return PrinterStatus.BED_NOT_CLEAR
-    if connection != "online":
+    if connection != ConnectionState.ONLINE:
         return PrinterStatus.OFFLINE
     if job_state is JobState.PAUSED:
         return PrinterStatus.PAUSED

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from printfarm.auth.rules import Action, Actor, may, require
 from printfarm.clock import Clock
+from printfarm.jobs.rules import JobState
 from printfarm.metrics.repository import batches, figures, sites, wall
 from printfarm.metrics.rules import PrinterStatus, busy_printer_status, clamp_page, duration_text, page_count, printer_status, time_left_seconds
 from printfarm.metrics.schemas import (
@@ -115,7 +116,7 @@ class DashboardService:
         for line in lines:
             p, job = line.printer, line.job
             left = time_left_seconds(job.progress_percent, job.started_at, now, line.estimated_seconds) if job else None
-            if job is not None and job.state.value == "finished":
+            if job is not None and job.state is JobState.FINISHED:
                 left = 0
             cards.append(
                 PrinterCard(
