@@ -6,16 +6,15 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import and_, func, or_, select, true, tuple_
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from printfarm.db.tables import OutputBySite, Printer, PrinterProfile, PrintFile, PrintJob, Site
 from printfarm.jobs.rules import JobState
 from printfarm.metrics.repository.states import ACTIVE_STATES, NOT_ONLINE, literal_states
+from printfarm.metrics.rules import ATTENTION_CASES, PrinterCase
 from printfarm.printers.rules import ConnectionState
-
-FINISHED_STATE = literal_states("finished", frozenset({JobState.FINISHED}))
-
 
 @dataclass(frozen=True)
 class PrinterStateCounts:
@@ -67,10 +66,28 @@ def _text(value: object) -> str:
     return str(getattr(value, "value", value))
 
 
-def needs_attention_clause() -> Any:
-    """Printers someone should walk to: a plate waits for QC, the bed is flagged, or it is offline."""
-    waiting = select(PrintJob.printer_id).where(PrintJob.state.in_(FINISHED_STATE))
-    return Printer.is_bed_clear.is_(False) | (Printer.connection != ConnectionState.ONLINE) | Printer.id.in_(waiting)
+def _case_clause(name: str, case: PrinterCase) -> ColumnElement[bool]:
+    """A printer is in the case (PrinterCase.holds), in SQL; a dimension that allows every value is left out."""
+    terms: list[ColumnElement[bool]] = []
+    if case.connections != PrinterCase.connections:
+        terms.append(Printer.connection.in_(literal_states(f"{name}_connections", case.connections)))
+    if case.bed_clear != PrinterCase.bed_clear:
+        terms.append(or_(*(Printer.is_bed_clear.is_(value) for value in sorted(case.bed_clear))))
+    if case.job_states != PrinterCase.job_states:
+        states = frozenset(s for s in case.job_states if s is not None)
+        has_job: list[ColumnElement[bool]] = []
+        if states:
+            jobs = select(PrintJob.printer_id).where(PrintJob.state.in_(literal_states(f"{name}_jobs", states)))
+            has_job.append(Printer.id.in_(jobs))
+        if None in case.job_states:
+            has_job.append(~_has_active_job())
+        terms.append(or_(*has_job))
+    return and_(true(), *terms)
+
+
+def needs_attention_clause() -> ColumnElement[bool]:
+    """metrics.rules.needs_attention in SQL: a printer in any of the ATTENTION_CASES."""
+    return or_(*(_case_clause(f"attention_{n}", case) for n, case in enumerate(ATTENTION_CASES)))
 
 
 def wall_counts(session: Session, site_id: int | None, needs_attention: bool) -> tuple[int, int]:
