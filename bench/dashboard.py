@@ -31,7 +31,7 @@ from printfarm.auth.rules import SYSTEM, Role
 from printfarm.cli import freeze_startup_objects
 from printfarm.db.migrate import upgrade
 from printfarm.db.session import make_engine
-from printfarm.metrics.repository import rebuild_rollups
+from printfarm.output.repository import rebuild_rollups
 from printfarm.metrics.service import PRINTERS_PER_PAGE
 from printfarm.settings import Settings
 

@@ -337,7 +337,7 @@ class OutputDaily(Base):
     """Good and rejected units per site and day: the sums of Output rows, kept in the QC transaction.
 
     Dashboards and /metrics read this instead of summing every Output row on each request;
-    `printfarm.metrics.repository.rebuild_rollups` recomputes it from outputs.
+    `printfarm.output.repository.rebuild_rollups` recomputes it from outputs.
     """
 
     __tablename__ = "output_daily"

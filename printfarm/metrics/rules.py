@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
+from dataclasses import dataclass
 
 from printfarm.jobs.rules import ACTIVE, JobState
+from printfarm.printers.rules import ConnectionState
 
 
 class PrinterStatus(enum.StrEnum):
@@ -21,12 +23,46 @@ class PrinterStatus(enum.StrEnum):
     IDLE = "idle"
 
 
+#: Job states of a plate that waits on the bed for a person to take it off and record its QC.
+WAITS_FOR_QC = frozenset({JobState.FINISHED})
+
+
+@dataclass(frozen=True)
+class PrinterCase:
+    """Printers by what their cards depend on: a printer is in the case when its connection, its bed
+    flag and the state of its active job (None: it has none) are each among these."""
+
+    connections: frozenset[ConnectionState] = frozenset(ConnectionState)
+    bed_clear: frozenset[bool] = frozenset({True, False})
+    job_states: frozenset[JobState | None] = frozenset({None, *ACTIVE})
+
+    def holds(self, connection: str, is_bed_clear: bool, job_state: JobState | None) -> bool:
+        return connection in self.connections and is_bed_clear in self.bed_clear and job_state in self.job_states
+
+
+#: A person should walk to a printer in any of these cases: the wall's "needs attention" filter,
+#: which the repository turns into SQL (metrics.repository.wall.needs_attention_clause).
+ATTENTION_CASES = (
+    PrinterCase(connections=frozenset(ConnectionState) - {ConnectionState.ONLINE}),  # unreachable or not yet seen
+    PrinterCase(job_states=WAITS_FOR_QC),  # a plate waits for QC
+    # a failed or cancelled plate left something, or the operator flagged the bed
+    PrinterCase(bed_clear=frozenset({False}), job_states=frozenset({None})),
+)
+#: The card statuses of exactly the printers that need attention.
+NEEDS_ATTENTION = frozenset({PrinterStatus.OFFLINE, PrinterStatus.BED_NOT_CLEAR})
+
+
+def needs_attention(connection: str, is_bed_clear: bool, job_state: JobState | None) -> bool:
+    """Whether a person should walk to the printer (job_state: of its active job, None without one)."""
+    return any(case.holds(connection, is_bed_clear, job_state) for case in ATTENTION_CASES)
+
+
 def printer_status(
     connection: str, is_enabled: bool, is_bed_clear: bool, job_state: JobState | None
 ) -> PrinterStatus:
-    if job_state is JobState.FINISHED or (job_state is None and not is_bed_clear):
+    if job_state in WAITS_FOR_QC or (job_state is None and not is_bed_clear):
         return PrinterStatus.BED_NOT_CLEAR
-    if connection != "online":
+    if connection != ConnectionState.ONLINE:
         return PrinterStatus.OFFLINE
     if job_state is JobState.PAUSED:
         return PrinterStatus.PAUSED

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from printfarm.auth.rules import Action, Actor, may, require
 from printfarm.clock import Clock
-from printfarm.metrics import repository
+from printfarm.jobs.rules import JobState
+from printfarm.metrics.repository import batches, figures, sites, wall
 from printfarm.metrics.rules import PrinterStatus, busy_printer_status, clamp_page, duration_text, page_count, printer_status, time_left_seconds
 from printfarm.metrics.schemas import (
     BatchPage,
@@ -31,7 +32,7 @@ PRINTERS_PER_PAGE = 48
 BATCHES_PER_PAGE = 50
 
 
-def _batch_row(line: repository.BatchLine) -> BatchRow:
+def _batch_row(line: batches.BatchLine) -> BatchRow:
     b = line.batch
     return BatchRow(
         id=b.id, part_name=line.part_name, hospital_name=line.hospital_name, quantity=b.quantity,
@@ -42,7 +43,7 @@ def _batch_row(line: repository.BatchLine) -> BatchRow:
 
 def _status_counts(session: Session, site_id: int | None) -> dict[str, int]:
     counts: Counter[str] = Counter({status.value: 0 for status in PrinterStatus})
-    printers = repository.printer_state_counts(session, site_id)
+    printers = wall.printer_state_counts(session, site_id)
     for connection, enabled, bed_clear, n in printers.idle:
         counts[printer_status(connection, enabled, bed_clear, None).value] += n
     for connection, job_state, n in printers.busy:
@@ -50,7 +51,7 @@ def _status_counts(session: Session, site_id: int | None) -> dict[str, int]:
     return dict(counts)
 
 
-def _totals(t: repository.Totals) -> Totals:
+def _totals(t: figures.Totals) -> Totals:
     return Totals(
         requested_units=t.requested, in_production_units=t.in_production, printed_units=t.good + t.rejected,
         good_units=t.good, rejected_units=t.rejected, shipped_units=t.shipped, delivered_units=t.received,
@@ -66,23 +67,23 @@ class DashboardService:
         require(actor, Action.READ)
         today = self._clock.now().astimezone(dt.UTC).date()
         first = today - dt.timedelta(days=days - 1)
-        per_day = repository.units_by_day(session, first)
+        per_day = figures.units_by_day(session, first)
         day_counts = []
         for offset in range(days):
             day = first + dt.timedelta(days=offset)
             good, rejected = per_day.get(day, (0, 0))
             day_counts.append(DayCount(day=day, good_units=good, rejected_units=rejected))
-        totals = repository.totals(session)
+        totals = figures.totals(session)
         return Overview(
             totals=_totals(totals),
             sites=[
                 SiteCount(site_id=i, site_name=n, good_units=g, rejected_units=r)
-                for i, n, g, r in repository.units_by_site(session, OVERVIEW_SITES)
+                for i, n, g, r in figures.units_by_site(session, OVERVIEW_SITES)
             ],
             site_count=totals.sites,
             days=day_counts,
-            batches=[_batch_row(line) for line in repository.batch_lines(session, True, 0, OVERVIEW_BATCHES)],
-            open_batch_count=repository.count_batches(session, True),
+            batches=[_batch_row(line) for line in batches.batch_lines(session, True, 0, OVERVIEW_BATCHES)],
+            open_batch_count=batches.count_batches(session, True),
             printers_by_status=_status_counts(session, None),
         )
 
@@ -99,23 +100,23 @@ class DashboardService:
         `page` alone picks the page.
         """
         require(actor, Action.READ)
-        total, good_units = repository.wall_counts(session, site_id, needs_attention)
+        total, good_units = wall.wall_counts(session, site_id, needs_attention)
         page = clamp_page(page, total, per_page)
         pages = page_count(total, per_page)
         offset = (page - 1) * per_page
         lines = []
         if after or before:
-            lines = repository.printer_lines(session, site_id, needs_attention, offset, per_page, after=after, before=before)
+            lines = wall.printer_lines(session, site_id, needs_attention, offset, per_page, after=after, before=before)
             if before and 0 < len(lines) < per_page:  # less than a page before that printer: the first page, whole
                 page, offset, lines = 1, 0, []
         if not lines:
-            lines = repository.printer_lines(session, site_id, needs_attention, offset, per_page)
+            lines = wall.printer_lines(session, site_id, needs_attention, offset, per_page)
         now = self._clock.now()
         cards = []
         for line in lines:
             p, job = line.printer, line.job
             left = time_left_seconds(job.progress_percent, job.started_at, now, line.estimated_seconds) if job else None
-            if job is not None and job.state.value == "finished":
+            if job is not None and job.state is JobState.FINISHED:
                 left = 0
             cards.append(
                 PrinterCard(
@@ -137,7 +138,7 @@ class DashboardService:
             previous_before=lines[0].printer.id if lines and page > 1 else None,
             site_id=site_id, needs_attention=needs_attention, by_status=_status_counts(session, site_id),
             good_units=good_units,
-            sites=repository.site_choices(session),
+            sites=wall.site_choices(session),
         )
 
     def sites(self, session: Session, actor: Actor) -> list[SiteRow]:
@@ -148,14 +149,14 @@ class DashboardService:
                 printers_busy=s.busy, beds_not_clear=s.beds_not_clear, good_units=s.good_units,
                 rejected_units=s.rejected_units,
             )
-            for s in repository.site_rows(session)
+            for s in sites.site_rows(session)
         ]
 
     def batches(self, session: Session, actor: Actor, *, open_only: bool = True, page: int = 1, per_page: int = BATCHES_PER_PAGE) -> BatchPage:
         require(actor, Action.READ)
-        total = repository.count_batches(session, open_only)
+        total = batches.count_batches(session, open_only)
         page = clamp_page(page, total, per_page)
-        lines = repository.batch_lines(session, open_only, (page - 1) * per_page, per_page)
+        lines = batches.batch_lines(session, open_only, (page - 1) * per_page, per_page)
         return BatchPage(
             batches=[_batch_row(line) for line in lines], total=total, page=page,
             pages=page_count(total, per_page), per_page=per_page, open_only=open_only,
@@ -168,7 +169,7 @@ class DashboardService:
                 id=h.id, name=h.name, city=h.city, requested_units=q, batched_units=b, good_units=g,
                 shipped_units=s, delivered_units=r,
             )
-            for h, q, b, g, s, r in repository.hospital_rows(session)
+            for h, q, b, g, s, r in sites.hospital_rows(session)
         ]
 
     # -- /metrics ------------------------------------------------------------------------------
@@ -179,11 +180,11 @@ class DashboardService:
 
     def jobs_by_state(self, session: Session, actor: Actor) -> dict[str, int]:
         require(actor, Action.READ)
-        return repository.jobs_by_state(session)
+        return figures.jobs_by_state(session)
 
     def units_by_site(self, session: Session, actor: Actor) -> list[SiteCount]:
         require(actor, Action.READ)
         return [
             SiteCount(site_id=i, site_name=n, good_units=g, rejected_units=r)
-            for i, n, g, r in repository.units_by_site(session)
+            for i, n, g, r in figures.units_by_site(session)
         ]

@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session
 from printfarm.audit.service import record
 from printfarm.auth.rules import Action, Actor, require
 from printfarm.clock import Clock
-from printfarm.db.tables import Batch, Output, OutputByBatch, Printer, PrintFile, PrintJob
+from printfarm.db.tables import Output, Printer, PrintFile, PrintJob
 from printfarm.errors import Conflict, InputError
 from printfarm.events import BatchDone, raise_event
 from printfarm.jobs import moves
 from printfarm.jobs.rules import JobState
-from printfarm.metrics import repository as rollups
+from printfarm.metrics.repository import figures as rollups
+from printfarm.output import repository
 from printfarm.output.schemas import ClearBedResult, SiteUnits
 from printfarm.printers.repository import active_jobs_by_printer
 from printfarm.registry.service import get_or_404
@@ -47,15 +48,14 @@ def complete_job(
         recorded_at=now,
     )
     session.add(output)
-    rollups.add_output(session, output)  # the dashboards' rollups, in the same transaction
+    repository.add_output(session, output)  # the dashboards' rollups, in the same transaction
     if good_units:
         _raise_if_batch_done(session, job.batch_id, good_units, now)
     return output
 
 
 def _raise_if_batch_done(session: Session, batch_id: int, good_units_now: int, now: dt.datetime) -> None:
-    good = session.scalar(select(OutputByBatch.good_units).where(OutputByBatch.batch_id == batch_id)) or 0
-    quantity = session.scalar(select(Batch.quantity).where(Batch.id == batch_id)) or 0
+    good, quantity = repository.good_units_and_quantity(session, batch_id)
     if good >= quantity > good - good_units_now:
         raise_event(session, BatchDone(now, batch_id, good))
 

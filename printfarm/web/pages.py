@@ -15,7 +15,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from printfarm import __version__
@@ -27,11 +26,11 @@ from printfarm.errors import AuthError, InputError, PrintfarmError, TooManyBadTo
 from printfarm.metrics.schemas import Overview
 from printfarm.services import Services
 from printfarm.web.charts import bar_chart, line_chart
+from printfarm.web.templating import templates
 
 HERE = Path(__file__).parent
 COOKIE = "printfarm_token"
 COOKIE_MAX_AGE_SECONDS = 30 * 24 * 3600
-templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(tags=["stats"])
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from printfarm.auth.rules import SYSTEM
 from printfarm.db.tables import Output, OutputBySite, Printer, PrintJob
 from printfarm.jobs.rules import ACTIVE, JobState
-from printfarm.metrics import repository
+from printfarm.metrics.repository import figures
 from printfarm.metrics.rules import busy_printer_status, printer_status
 from printfarm.web.pages import templates
 from support.world import World, seed
@@ -71,7 +71,7 @@ def test_jobs_by_state_and_site_totals_equal_plain_sums_over_every_row(new_world
     world.ok(operator, "POST", f"/api/printers/{printer['id']}/clear-bed", json={"good_units": 3, "rejected_units": 1})
     with world.services.db.unit_of_work() as session:
         plain = {s.value: n for s, n in session.execute(sa.select(PrintJob.state, sa.func.count()).group_by(PrintJob.state))}
-        assert repository.jobs_by_state(session) == plain == {"completed": 1, "failed": 1, "printing": 1}
+        assert figures.jobs_by_state(session) == plain == {"completed": 1, "failed": 1, "printing": 1}
         per_site = session.execute(sa.select(Output.site_id, sa.func.sum(Output.good_units), sa.func.sum(Output.rejected_units),
                                              sa.func.count()).group_by(Output.site_id)).all()
         rollup = session.execute(sa.select(OutputBySite.site_id, OutputBySite.good_units, OutputBySite.rejected_units,

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from printfarm.db.tables import Output, OutputByBatch, OutputBySite, OutputDaily
 from printfarm.jobs.rules import JobState
-from printfarm.metrics.repository import rebuild_rollups
+from printfarm.output.repository import rebuild_rollups
 from printfarm.metrics.rules import PrinterStatus, clamp_page, duration_text, printer_status, time_left_seconds
 from printfarm.metrics.timing import DurationStats, timed
 from support.world import World, seed

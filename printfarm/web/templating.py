@@ -1,0 +1,15 @@
+"""The pages' Jinja templates, with the state enums as globals: a template compares a state with
+JobState.FINISHED, never with the string "finished"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.templating import Jinja2Templates
+
+from printfarm.deliveries.rules import DeliveryState
+from printfarm.jobs.rules import JobState
+from printfarm.metrics.rules import PrinterStatus
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.globals.update(DeliveryState=DeliveryState, JobState=JobState, PrinterStatus=PrinterStatus)
