@@ -40,6 +40,7 @@ from typing import Any
 from printfarm.errors import IngestWorkerFailed
 from printfarm.settings import Settings
 from printfarm.tracking.service import IngestStats
+from printfarm.wiring import build_tracking
 
 log = logging.getLogger(__name__)
 
@@ -337,9 +338,6 @@ def run_worker(
     settings: Settings, batches: Connection, acks: Connection, max_backlog_messages: int, log_level: int
 ) -> None:
     """The worker process: apply what the backlog holds in one unit of work, then answer with an Ack."""
-    from printfarm.app import build_services  # here: the parent imports this module before the app
-    from printfarm.tasks import Hook
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the parent stops us
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s [ingest worker]: %(message)s")
     is_printer_ready = False
@@ -348,9 +346,7 @@ def run_worker(
         nonlocal is_printer_ready
         is_printer_ready = True
 
-    wake = Hook()
-    wake.connect(printer_ready)
-    services = build_services(settings, wake_dispatch=wake)
+    services = build_tracking(settings, wake_dispatch=printer_ready)
     tracking = services.tracking
     backlog = _Backlog(max_backlog_messages)
 

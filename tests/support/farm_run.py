@@ -20,7 +20,6 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from printfarm.app import build_services
 from printfarm.auth.rules import SYSTEM, Role
 from printfarm.batches.schemas import BatchCreate
 from printfarm.db.tables import PrintJob
@@ -30,6 +29,7 @@ from printfarm.printers.schemas import PrinterCreate
 from printfarm.registry.schemas import HospitalCreate, SiteCreate
 from printfarm.settings import Settings
 from printfarm.sim import SimulatedFarm
+from printfarm.wiring import build_services
 from support.mosquitto_server import free_port
 from support.octoprint_server import MqttRecorder
 

@@ -1,0 +1,146 @@
+"""The services builder: every service of one process over the adapters the settings choose.
+
+`build_services` makes the full set a server or a CLI command runs; `build_tracking` makes only what
+the MQTT ingest worker process applies batches with (database, clock, printer access, tracking).
+Nothing here starts a thread or opens a socket: that is the runtime's (printfarm/runtime.py).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from printfarm.adapters.gcode.analyse import analyse_gcode
+from printfarm.adapters.octoprint.octorest_client import make_octorest_client_factory
+from printfarm.adapters.octoprint.port import PrinterClientFactory
+from printfarm.adapters.secrets import SecretBox, load_or_create_key
+from printfarm.adapters.slicer import slice_stl
+from printfarm.adapters.stl import StlLimits, validate_stl
+from printfarm.adapters.storage import FileStore
+from printfarm.auth.service import TokenService
+from printfarm.auth.throttle import BadTokenLimiter
+from printfarm.batches.service import BatchService
+from printfarm.clock import Clock, SystemClock
+from printfarm.db.session import Database, make_engine
+from printfarm.deliveries.service import DeliveryService
+from printfarm.dispatch.service import DispatchService
+from printfarm.exchange.service import ExchangeService
+from printfarm.exports.service import ExportService
+from printfarm.hospital_requests.service import RequestService
+from printfarm.jobs.service import JobService
+from printfarm.metrics.service import DashboardService
+from printfarm.output.service import OutputService
+from printfarm.parts.compat import print_file_problems
+from printfarm.parts.service import PartService
+from printfarm.printers.catalog import ProfileSpec
+from printfarm.printers.service import PrinterService
+from printfarm.registry.service import RegistryService
+from printfarm.services import Services
+from printfarm.settings import Settings
+from printfarm.tracking.service import TrackingService
+
+
+@dataclass
+class TrackingServices:
+    """What the ingest worker process runs: tracking, over the database, the clock and the printers."""
+
+    db: Database
+    clock: Clock
+    printers: PrinterService
+    tracking: TrackingService
+
+
+def _nothing(*args: object) -> None:
+    """The hook of a process where nobody listens (a CLI command, the ingest worker's topics)."""
+
+
+def build_tracking(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    printer_clients: PrinterClientFactory | None = None,
+    wake_dispatch: Callable[[], None] = _nothing,
+    watch_topic: Callable[[str], None] = _nothing,
+) -> TrackingServices:
+    """The tracking services alone; wake_dispatch is called when a printer becomes free for a plate."""
+    clock = clock or SystemClock()
+    db = Database(make_engine(settings.effective_database_url))
+    secrets = SecretBox(load_or_create_key(settings.secret_key, settings.data_dir))
+    clients = printer_clients or make_octorest_client_factory(settings.printer_timeout_seconds)
+    printers = PrinterService(
+        clock, secrets, clients, on_printer_ready=wake_dispatch, on_topic_added=watch_topic,
+        allowed_networks=settings.printer_allowed_networks,
+    )
+    return TrackingServices(db, clock, printers, TrackingService(db, clock, printers, on_printer_ready=wake_dispatch))
+
+
+def build_services(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    printer_clients: PrinterClientFactory | None = None,
+    wake_dispatch: Callable[[], None] = _nothing,
+    watch_topic: Callable[[str], None] = _nothing,
+) -> Services:
+    """Every service of one process, over the adapters the settings choose.
+
+    wake_dispatch is called when a plate may be startable now, watch_topic with the MQTT base topic
+    of a printer registered or changed here.
+    """
+    core = build_tracking(
+        settings, clock=clock, printer_clients=printer_clients, wake_dispatch=wake_dispatch, watch_topic=watch_topic
+    )
+    db, clock, printers = core.db, core.clock, core.printers
+    store = FileStore(settings.file_store_dir)
+    stl_limits = StlLimits(max_bytes=settings.stl_max_bytes, max_triangles=settings.stl_max_triangles)
+
+    def validate(data: bytes, build_volume_mm: tuple[float, float, float] | None) -> dict[str, Any]:
+        return validate_stl(data, limits=stl_limits, build_volume_mm=build_volume_mm).to_dict()
+
+    def analyse(data: bytes) -> dict[str, Any]:
+        return analyse_gcode(data).to_dict()
+
+    def slice_part(stl: bytes, slicer_config: str, copies: int) -> bytes:
+        config = settings.slicer_profiles_dir / Path(slicer_config).name
+        with tempfile.TemporaryDirectory(prefix="printfarm-stl-") as work:
+            stl_path = Path(work) / "part.stl"
+            stl_path.write_bytes(stl)
+            return slice_stl(
+                stl_path, config, copies=copies, timeout_seconds=settings.slicer_timeout_seconds,
+                executable=settings.slicer_executable,
+            )
+
+    def compatible(analysis: dict[str, Any], profile: ProfileSpec, material: str | None) -> list[str]:
+        return print_file_problems(analysis, profile, material)
+
+    wake = wake_dispatch
+    requests, deliveries = RequestService(clock), DeliveryService(clock)
+    return Services(
+        settings=settings,
+        db=db,
+        clock=clock,
+        store=store,
+        tokens=TokenService(
+            clock, BadTokenLimiter(settings.bad_token_max_failures, settings.bad_token_window_seconds)
+        ),
+        registry=RegistryService(clock),
+        printers=printers,
+        parts=PartService(
+            clock, store, validate, analyse, compatible,
+            gcode_max_bytes=settings.gcode_max_bytes, stl_max_bytes=settings.stl_max_bytes, slicer=slice_part,
+        ),
+        batches=BatchService(clock, on_batch_queued=wake),
+        jobs=JobService(clock, printers),
+        output=OutputService(clock, on_bed_cleared=wake),
+        dispatch=DispatchService(db, clock, printers, store, stall_at=os.environ.get("PRINTFARM_TEST_DISPATCH_STALL") or None),
+        tracking=core.tracking,
+        requests=requests,
+        deliveries=deliveries,
+        exchange=ExchangeService(clock, on_printers_available=wake),
+        exports=ExportService(deliveries, requests),
+        dashboard=DashboardService(clock),
+    )
