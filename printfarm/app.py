@@ -4,7 +4,7 @@ ingest, scheduler tasks) started and stopped by its lifespan."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import FastAPI
 
@@ -46,6 +46,7 @@ def create_app(
     run_background: bool = True,
     clock: Clock | None = None,
     printer_clients: PrinterClientFactory | None = None,
+    dispatch_checkpoint: Callable[[str], None] | None = None,
 ) -> FastAPI:
     """The FastAPI application; with run_background it also runs ingest and the scheduler.
 
@@ -53,7 +54,8 @@ def create_app(
     """
     wake, topic_hook = Hook(), Hook()
     services = services or build_services(
-        settings, clock=clock, printer_clients=printer_clients, wake_dispatch=wake, watch_topic=topic_hook
+        settings, clock=clock, printer_clients=printer_clients, wake_dispatch=wake, watch_topic=topic_hook,
+        dispatch_checkpoint=dispatch_checkpoint,
     )
     runtime = Runtime(services, wake, topic_hook) if run_background else None
 

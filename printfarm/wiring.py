@@ -7,7 +7,6 @@ Nothing here starts a thread or opens a socket: that is the runtime's (printfarm
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -85,11 +84,13 @@ def build_services(
     printer_clients: PrinterClientFactory | None = None,
     wake_dispatch: Callable[[], None] = _nothing,
     watch_topic: Callable[[str], None] = _nothing,
+    dispatch_checkpoint: Callable[[str], None] | None = None,
 ) -> Services:
     """Every service of one process, over the adapters the settings choose.
 
     wake_dispatch is called when a plate may be startable now, watch_topic with the MQTT base topic
-    of a printer registered or changed here.
+    of a printer registered or changed here; dispatch_checkpoint, when given, is called at each of
+    dispatch.service.CHECKPOINTS of a dispatch pass.
     """
     core = build_tracking(
         settings, clock=clock, printer_clients=printer_clients, wake_dispatch=wake_dispatch, watch_topic=watch_topic
@@ -136,7 +137,7 @@ def build_services(
         batches=BatchService(clock, on_batch_queued=wake),
         jobs=JobService(clock, printers),
         output=OutputService(clock, on_bed_cleared=wake),
-        dispatch=DispatchService(db, clock, printers, store, stall_at=os.environ.get("PRINTFARM_TEST_DISPATCH_STALL") or None),
+        dispatch=DispatchService(db, clock, printers, store, checkpoint=dispatch_checkpoint),
         tracking=core.tracking,
         requests=requests,
         deliveries=deliveries,
