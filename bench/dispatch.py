@@ -46,7 +46,6 @@ import sqlalchemy as sa
 from printfarm.adapters.gcode import analyse_gcode
 from printfarm.adapters.octoprint.fake import FakePrinterClient, FakePrinterFleet
 from printfarm.adapters.octoprint.port import PrinterClient
-from printfarm.app import build_services
 from printfarm.auth.rules import SYSTEM
 from printfarm.db.migrate import upgrade
 from printfarm.db.tables import Batch, Hospital, Part, Printer, PrinterProfile, PrintFile, PrintJob, Site
@@ -57,6 +56,7 @@ from printfarm.services import Services
 from printfarm.settings import Settings
 from printfarm.events import DISPATCH_WAKERS
 from printfarm.tasks import TaskScheduler
+from printfarm.wiring import build_services
 
 SITES, PRINTERS, UNITS, BATCHES, PARTS, HOSPITALS = 200, 10_000, 100_000, 500, 5, 20
 IDLE = 1_000

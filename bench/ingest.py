@@ -49,7 +49,6 @@ from adapters.mqtt.mqtt_support import forget_session  # noqa: E402
 from support.mosquitto_server import MosquittoServer  # noqa: E402
 
 from printfarm.adapters.mqtt.ingest import MqttIngest, RawMessage  # noqa: E402
-from printfarm.app import build_services  # noqa: E402
 from printfarm.ingest_worker import Ack, IngestWorker  # noqa: E402
 from printfarm.auth.rules import SYSTEM  # noqa: E402
 from printfarm.batches.schemas import BatchCreate  # noqa: E402
@@ -60,6 +59,7 @@ from printfarm.jobs.rules import JobState  # noqa: E402
 from printfarm.printers.rules import ConnectionState  # noqa: E402
 from printfarm.registry.schemas import HospitalCreate, SiteCreate  # noqa: E402
 from printfarm.settings import Settings  # noqa: E402
+from printfarm.wiring import build_services  # noqa: E402
 
 PRINTERS = 10_000
 PREFIX = "bench/"

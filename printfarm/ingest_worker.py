@@ -42,6 +42,7 @@ from printfarm.errors import IngestWorkerFailed
 from printfarm.events import Event, EventBus
 from printfarm.settings import Settings
 from printfarm.tracking.stats import IngestStats
+from printfarm.wiring import build_tracking
 
 log = logging.getLogger(__name__)
 
@@ -342,14 +343,12 @@ def run_worker(
     settings: Settings, batches: Connection, acks: Connection, max_backlog_messages: int, log_level: int
 ) -> None:
     """The worker process: apply what the backlog holds in one unit of work, then answer with an Ack."""
-    from printfarm.app import build_services  # here: the parent imports this module before the app
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the parent stops us
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s [ingest worker]: %(message)s")
     raised: list[Event] = []  # published by the parent, which subscribers live in
     bus = EventBus()
     bus.subscribe(Event, raised.append)
-    services = build_services(settings, bus=bus)
+    services = build_tracking(settings, bus=bus)
     tracking = services.tracking
     backlog = _Backlog(max_backlog_messages)
 

@@ -15,23 +15,6 @@ from apscheduler.schedulers.background import BackgroundScheduler
 log = logging.getLogger(__name__)
 
 
-class Hook:
-    """A callable handed to services before the runtime exists; connected to its target later.
-
-    Until connected (in tests without a runtime, or before start-up) a call does nothing.
-    """
-
-    def __init__(self) -> None:
-        self._target: Callable[..., None] | None = None
-
-    def connect(self, target: Callable[..., None]) -> None:
-        self._target = target
-
-    def __call__(self, *args: object) -> None:
-        if self._target is not None:
-            self._target(*args)
-
-
 class SerialTask:
     """Runs work on one thread at a time; a call while it runs makes it run once more after."""
 

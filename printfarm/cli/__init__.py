@@ -52,7 +52,7 @@ def token_create(
     expires_in_days: Annotated[int | None, typer.Option(help="Days until it expires")] = None,
 ) -> None:
     """Create an API token and print it once (only its hash is stored)."""
-    from printfarm.app import build_services
+    from printfarm.wiring import build_services
     from printfarm.db.migrate import upgrade
 
     services = build_services(settings_or_exit())

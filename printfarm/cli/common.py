@@ -26,7 +26,7 @@ def settings_or_exit() -> Settings:
 
 def open_services() -> Services:
     """Services over the configured database, migrated to the newest schema."""
-    from printfarm.app import build_services
+    from printfarm.wiring import build_services
     from printfarm.db.migrate import upgrade
 
     services = build_services(settings_or_exit())

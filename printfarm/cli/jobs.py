@@ -37,7 +37,7 @@ def _actor() -> Actor:
 
 @contextmanager
 def _services() -> Iterator[Services]:
-    from printfarm.app import build_services
+    from printfarm.wiring import build_services
     from printfarm.settings import load_settings
 
     try:

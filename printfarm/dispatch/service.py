@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -39,9 +39,9 @@ from printfarm.printers.service import PrinterService
 
 log = logging.getLogger(__name__)
 
-#: Test-only points where a pass can be made to hang (PRINTFARM_TEST_DISPATCH_STALL), so a test can
-#: kill the process there: after the claim committed, or after the printers accepted the starts.
-STALL_POINTS = ("after-claim", "after-start")
+#: The points of a pass where the `checkpoint` hook is called (the crash test kills the process there):
+#: after the claim committed, and after the printers accepted the starts.
+CHECKPOINTS = ("after-claim", "after-start")
 
 
 @dataclass
@@ -87,7 +87,7 @@ class DispatchService:
         store: FileStore,
         start_workers: int = 8,
         health_workers: int = 8,
-        stall_at: str | None = None,
+        checkpoint: Callable[[str], None] | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -95,7 +95,7 @@ class DispatchService:
         self._store = store
         self._start_workers = start_workers
         self._health_workers = health_workers
-        self._stall_at = stall_at
+        self._checkpoint = checkpoint or (lambda point: None)
         self._fits_cache: dict[tuple[int, int, str], bool] = {}
         self._profiles: dict[int, ProfileSpec] = {}
 
@@ -113,7 +113,7 @@ class DispatchService:
         result.claim_seconds = time.perf_counter() - began
         if not claims:
             return result
-        self._stall("after-claim")
+        self._checkpoint("after-claim")
         began = time.perf_counter()
         self.start(claims, result)
         result.start_seconds = time.perf_counter() - began
@@ -211,7 +211,7 @@ class DispatchService:
                     log.error("print file %s is missing from the store: %s", send.sha256, err)
         with ThreadPoolExecutor(max_workers=min(self._start_workers, len(sends))) as pool:
             outcomes = list(pool.map(lambda s: (s, self._send(s, gcode.get(s.sha256))), sends))
-        self._stall("after-start")
+        self._checkpoint("after-start")
         orphans = self._record_outcomes(outcomes, result)
         for send in orphans:
             try:
@@ -286,11 +286,6 @@ class DispatchService:
             printer.is_enabled = False
             printer.disabled_reason = f"{printer.consecutive_failures} failed starts in a row; last: {err}"[:500]
             log.warning("printer %s disabled: %s", printer.id, printer.disabled_reason)
-
-    def _stall(self, point: str) -> None:
-        if self._stall_at == point:
-            log.warning("dispatch: stalling %s (test hook PRINTFARM_TEST_DISPATCH_STALL)", point)
-            threading.Event().wait()
 
     # -- health --------------------------------------------------------------------------------
 

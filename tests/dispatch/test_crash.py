@@ -1,4 +1,4 @@
-"""Kill a real `printfarm serve` between claim and start, restart it: no plate lost, none doubled."""
+"""A server killed while its dispatcher hangs between claim and start, restarted: no plate lost or doubled."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def test_a_kill_between_claim_and_start_loses_and_doubles_nothing(database_url: 
         data_dir = tmp_path / "data"
         token = seed_farm(database_url, data_dir, farm, UNITS)
 
-        doomed = ServeProcess(database_url, data_dir, token, "doomed", {"PRINTFARM_TEST_DISPATCH_STALL": stall_at}).start()
+        doomed = ServeProcess(database_url, data_dir, token, "doomed", stall_at=stall_at).start()
         try:
             wait_until(f"the dispatcher to stall {stall_at}", lambda: f"stalling {stall_at}" in doomed.log(), 30)
         finally:

@@ -11,7 +11,6 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from printfarm.adapters.secrets import KEY_FILE, SecretBox, new_key, split_keys
-from printfarm.app import build_services
 from printfarm.auth.rules import SYSTEM
 from printfarm.cli import _register_optional_commands
 from printfarm.cli import app as cli_app
@@ -19,6 +18,7 @@ from printfarm.db.backup import table_counts
 from printfarm.db.base import Base
 from printfarm.db.session import make_engine
 from printfarm.settings import Settings
+from printfarm.wiring import build_services
 from security.full_run import full_run
 
 _register_optional_commands()

@@ -20,7 +20,6 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from printfarm.app import build_services
 from printfarm.auth.rules import SYSTEM, Role
 from printfarm.batches.schemas import BatchCreate
 from printfarm.db.tables import PrintJob
@@ -30,11 +29,14 @@ from printfarm.printers.schemas import PrinterCreate
 from printfarm.registry.schemas import HospitalCreate, SiteCreate
 from printfarm.settings import Settings
 from printfarm.sim import SimulatedFarm
+from printfarm.wiring import build_services
 from support.mosquitto_server import free_port
 from support.octoprint_server import MqttRecorder
 
 REPO = Path(__file__).resolve().parents[2]
 PRINTFARM = REPO / ".venv" / "bin" / "printfarm"
+PYTHON = REPO / ".venv" / "bin" / "python"
+STALLING_SERVE = Path(__file__).with_name("stalling_serve.py")
 MQTT_HOST, MQTT_PORT = "127.0.0.1", 1883
 UNITS_PER_PLATE = 4
 
@@ -76,13 +78,13 @@ def seed_farm(database_url: str, data_dir: Path, farm: SimulatedFarm, units: int
 
 @dataclass
 class ServeProcess:
-    """One `printfarm serve` child process on a free port."""
+    """One `printfarm serve` child process on a free port; with stall_at, one whose dispatcher hangs there."""
 
     database_url: str
     data_dir: Path
     token: str
     name: str
-    extra_env: dict[str, str] = field(default_factory=dict)
+    stall_at: str | None = None  # a dispatch.service.CHECKPOINTS entry (see stalling_serve.py)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -99,12 +101,14 @@ class ServeProcess:
             "PRINTFARM_MQTT_CLIENT_ID": f"pf-test-{self.name}-{os.getpid()}-{self.port}",
             "PRINTFARM_DISPATCH_INTERVAL_SECONDS": "0.5",
             "PRINTFARM_LOG_LEVEL": "INFO",
-            **self.extra_env,
         }
         env.pop("PRINTFARM_CONFIG", None)
         with self.log_path.open("ab") as log:  # the child keeps its own descriptor
+            command = [str(PRINTFARM), "serve"]
+            if self.stall_at is not None:
+                command = [str(PYTHON), str(STALLING_SERVE), self.stall_at]
             self.process = subprocess.Popen(
-                [str(PRINTFARM), "serve", "--port", str(self.port)], env=env, stdout=log, stderr=subprocess.STDOUT,
+                [*command, "--port", str(self.port)], env=env, stdout=log, stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout_seconds
         while time.monotonic() < deadline:

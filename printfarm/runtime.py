@@ -1,0 +1,127 @@
+"""The background parts of a printfarm process: embedded broker, MQTT ingest (on the network thread
+or through the ingest worker process) and the scheduler's periodic tasks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from printfarm.adapters.mqtt.broker import EmbeddedBroker
+from printfarm.adapters.mqtt.ingest import MqttIngest, RawMessage
+from printfarm.events import DISPATCH_WAKERS, PrinterRegistered
+from printfarm.ingest_worker import Ack, IngestWorker
+from printfarm.metrics.timing import timed
+from printfarm.printers.repository import base_topics
+from printfarm.services import Services
+from printfarm.tasks import TaskScheduler
+
+log = logging.getLogger(__name__)
+
+DISPATCH_TASK = "dispatch"
+HEALTH_TASK = "printer-health"
+RECONCILE_TASK = "reconcile"
+SILENT_PRINTERS_TASK = "silent-printers"
+TOPICS_TASK = "mqtt-topics"
+TOPICS_INTERVAL_SECONDS = 5.0
+HEALTH_INTERVAL_SECONDS = 15.0
+
+
+class Runtime:
+    """The background parts of a printfarm process: broker (if embedded), MQTT ingest, scheduler."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.broker: EmbeddedBroker | None = None
+        self.ingest: MqttIngest | None = None
+        self.worker: IngestWorker | None = None
+        self.scheduler = TaskScheduler()
+        self.mqtt_host = ""
+        self.mqtt_port = 0
+
+    def start(self) -> None:
+        settings = self.services.settings
+        if settings.mqtt_url:
+            parts = urlsplit(settings.mqtt_url)
+            self.mqtt_host, self.mqtt_port = parts.hostname or "127.0.0.1", parts.port or 1883
+        else:
+            self.broker = EmbeddedBroker(host="127.0.0.1", port=0)
+            self.mqtt_host, self.mqtt_port = "127.0.0.1", self.broker.start()
+            log.info("embedded MQTT broker on %s:%s", self.mqtt_host, self.mqtt_port)
+        tracking = self.services.tracking
+        on_batch: Callable[[list[RawMessage]], None] = tracking.apply_raw
+        in_memory = settings.effective_database_url in ("sqlite://", "sqlite:///:memory:")
+        if settings.mqtt_ingest_worker == "process" and in_memory:
+            log.info("MQTT batches are applied on the network thread: a worker process cannot share an in-memory database")
+        elif settings.mqtt_ingest_worker == "process":
+            self.worker = IngestWorker(
+                settings, bus=self.services.db.bus, on_ack=self._worker_acked, on_lost=self._worker_lost
+            )
+            self.worker.start()
+            on_batch = self.worker.submit
+        self.ingest = MqttIngest(
+            host=self.mqtt_host,
+            port=self.mqtt_port,
+            client_id=settings.mqtt_client_id,
+            protocol=settings.mqtt_protocol,
+            on_batch=on_batch,
+            on_connect=lambda: self.scheduler.once(RECONCILE_TASK, tracking.reconcile),
+            shared_group=settings.mqtt_shared_group,
+        )
+        with self.services.db.unit_of_work() as session:
+            self.ingest.watch(base_topics(session))
+        ingest, worker = self.ingest, self.worker
+
+        def watch(registered: PrinterRegistered) -> None:
+            # before the first message of the new printer can arrive, whoever applies the batches
+            if worker is not None:
+                worker.forget_topics()
+            else:
+                tracking.forget_topics()
+            ingest.watch([registered.base_topic])
+
+        bus = self.services.db.bus
+        bus.subscribe(PrinterRegistered, watch)
+        self.ingest.start()
+        dispatch = self.services.dispatch
+        self.scheduler.every(
+            DISPATCH_TASK, settings.dispatch_interval_seconds, timed(self.services.dispatch_timing, dispatch.run_pass)
+        )
+        self.scheduler.every(HEALTH_TASK, HEALTH_INTERVAL_SECONDS, dispatch.check_printers)
+        silence = settings.printer_silence_seconds
+        self.scheduler.every(
+            SILENT_PRINTERS_TASK, min(HEALTH_INTERVAL_SECONDS, max(0.5, silence / 2)),
+            lambda: tracking.poll_silent_printers(silence),
+        )
+        # A printer registered through another replica reaches this one's ingest here.
+        self.scheduler.every(TOPICS_TASK, TOPICS_INTERVAL_SECONDS, self._watch_registered_printers)
+        bus.subscribe(DISPATCH_WAKERS, lambda event: self.scheduler.wake(DISPATCH_TASK))
+        self.scheduler.start()
+        self.scheduler.once(RECONCILE_TASK, tracking.reconcile)
+        self.scheduler.wake(DISPATCH_TASK)
+
+    def _worker_lost(self, count: int) -> None:
+        """Messages the ingest worker never applied: a PrintDone may be among them, so ask the printers."""
+        self.services.tracking.count_dropped("worker_lost", count)
+        self.scheduler.once(RECONCILE_TASK, self.services.tracking.reconcile)
+
+    def _worker_acked(self, ack: Ack) -> None:
+        """Its counters; its events were published on our bus by the IngestWorker already."""
+        self.services.tracking.absorb(ack.stats)
+
+    def _watch_registered_printers(self) -> None:
+        if self.ingest is None:
+            return
+        with self.services.db.unit_of_work() as session:
+            topics = base_topics(session)
+        self.ingest.watch(topics)
+
+    def stop(self) -> None:
+        self.scheduler.stop()
+        if self.ingest is not None:
+            self.ingest.stop()
+        if self.worker is not None:
+            self.worker.stop()
+        if self.broker is not None:
+            self.broker.stop()
+        self.services.db.dispose()
