@@ -14,7 +14,7 @@ from support.world import seed
 from printfarm.auth.rules import SYSTEM
 from printfarm.db.session import Database, make_engine
 from printfarm.events import (
-    BatchQueued, BedCleared, Event, EventBus, PlateFinished, PrinterEnabled, raise_event,
+    BatchDone, BatchQueued, BedCleared, Event, EventBus, PlateFinished, PrinterEnabled, raise_event,
 )
 from printfarm.ingest_worker import Ack, IngestWorker
 
@@ -108,3 +108,30 @@ def test_an_event_raised_in_the_ingest_worker_process_reaches_a_subscriber_in_th
     assert isinstance(finished, PlateFinished) and finished.job_id == job["id"] and finished.printer_id == printer
     assert isinstance(cleared, BedCleared) and cleared.is_automatic and cleared.job_id == job["id"]
     assert world.ok("viewer", "GET", f"/api/jobs/{job['id']}")["state"] == "completed"
+
+
+def test_a_plate_tells_its_story_once_and_the_batch_is_done_when_its_units_are_counted(world):
+    seen: list[Event] = []
+    world.services.db.bus.subscribe(Event, seen.append)
+    acme, uni = world.ids["acme/mk3-1"], world.ids["uni/mk3-1"]
+    jobs = {p: world.ok("viewer", "GET", "/api/jobs", params={"printer_id": p})[0] for p in (acme, uni)}
+    for printer, job in jobs.items():
+        done = {"name": job["remote_filename"], "path": job["remote_filename"], "_timestamp": 1}
+        world.publish(printer, "event/PrintDone", done)
+        world.publish(printer, "event/PrintDone", done)  # a repeat raises nothing
+    assert [(type(e), e.job_id) for e in seen] == [(PlateFinished, jobs[acme]["id"]), (PlateFinished, jobs[uni]["id"])]
+
+    refused = world.call("operator_acme", "POST", f"/api/printers/{acme}/clear-bed", json={"good_units": 9})
+    assert refused.status_code == 422
+    assert len(seen) == 2  # a refused request commits nothing, so it publishes nothing
+
+    world.ok("operator_acme", "POST", f"/api/printers/{acme}/clear-bed", json={"good_units": 4, "rejected_units": 0})
+    assert [type(e) for e in seen[2:]] == [BedCleared]
+    world.ok("operator_uni", "POST", f"/api/printers/{uni}/clear-bed", json={"good_units": 4, "rejected_units": 0})
+    assert [type(e) for e in seen[3:]] == [BatchDone, BedCleared]
+    batch_done = seen[3]
+    assert isinstance(batch_done, BatchDone) and (batch_done.batch_id, batch_done.good_units) == (world.ids["batch"], 8)
+    cleared = seen[4]
+    assert isinstance(cleared, BedCleared) and (cleared.printer_id, cleared.job_id, cleared.good_units) == (
+        uni, jobs[uni]["id"], 4)
+    assert not cleared.is_automatic
