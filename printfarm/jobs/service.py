@@ -16,7 +16,7 @@ from printfarm.errors import Conflict
 from printfarm.jobs import repository
 from printfarm.jobs.rules import CANCELLABLE, JobState, check_move
 from printfarm.printers.service import PrinterService
-from printfarm.registry.service import get_or_404
+from printfarm.db.lookup import get_existing
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +35,11 @@ class JobService:
 
     def get(self, session: Session, actor: Actor, job_id: int) -> PrintJob:
         require(actor, Action.READ)
-        return get_or_404(session, PrintJob, job_id, "print job")
+        return get_existing(session, PrintJob, job_id, "print job")
 
     def _job_and_printer(self, session: Session, actor: Actor, job_id: int) -> tuple[PrintJob, Printer]:
-        job = get_or_404(session, PrintJob, job_id, "print job")
-        printer = get_or_404(session, Printer, job.printer_id, "printer")
+        job = get_existing(session, PrintJob, job_id, "print job")
+        printer = get_existing(session, Printer, job.printer_id, "printer")
         require(actor, Action.OPERATE_PRINTER, printer.site_id)
         return job, printer
 
@@ -56,11 +56,11 @@ class JobService:
             printer.is_bed_clear = False  # a cancelled plate leaves something on the bed
         now = self._clock.now()
         if not repository.move_if(session, job.id, CANCELLABLE, JobState.CANCELLED, now, failure_reason=f"cancelled by {actor.label}"):
-            job = get_or_404(session, PrintJob, job_id, "print job")
+            job = get_existing(session, PrintJob, job_id, "print job")
             check_move(job.id, job.state, JobState.CANCELLED)
         record(session, actor, now, "job.cancel", "print_job", job_id, {"was": was.value, "printer_id": printer.id})
         log.info("job %s on printer %s cancelled by %s", job_id, printer.id, actor.label)
-        return get_or_404(session, PrintJob, job_id, "print job")
+        return get_existing(session, PrintJob, job_id, "print job")
 
     def pause(self, session: Session, actor: Actor, job_id: int) -> PrintJob:
         job, printer = self._job_and_printer(session, actor, job_id)
@@ -69,7 +69,7 @@ class JobService:
         now = self._clock.now()
         repository.move_if(session, job.id, {JobState.PRINTING}, JobState.PAUSED, now)
         record(session, actor, now, "job.pause", "print_job", job_id, {"printer_id": printer.id})
-        return get_or_404(session, PrintJob, job_id, "print job")
+        return get_existing(session, PrintJob, job_id, "print job")
 
     def resume(self, session: Session, actor: Actor, job_id: int) -> PrintJob:
         job, printer = self._job_and_printer(session, actor, job_id)
@@ -80,4 +80,4 @@ class JobService:
         now = self._clock.now()
         repository.move_if(session, job.id, {JobState.PAUSED}, JobState.PRINTING, now)
         record(session, actor, now, "job.resume", "print_job", job_id, {"printer_id": printer.id})
-        return get_or_404(session, PrintJob, job_id, "print job")
+        return get_existing(session, PrintJob, job_id, "print job")

@@ -25,7 +25,7 @@ from printfarm.printers import repository
 from printfarm.printers.network import address_problem, parse_networks, url_host
 from printfarm.printers.rules import ConnectionState, suggested_base_topic
 from printfarm.printers.schemas import CurrentJob, PrinterCreate, PrinterRead, PrinterUpdate
-from printfarm.registry.service import get_or_404
+from printfarm.db.lookup import get_existing
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class PrinterService:
         NotFound for an unknown site or profile, AlreadyExists for a taken name or topic.
         """
         require(actor, Action.MANAGE_PRINTERS, data.site_id)
-        site = get_or_404(session, Site, data.site_id, "site")
+        site = get_existing(session, Site, data.site_id, "site")
         profile = session.scalar(select(PrinterProfile).where(PrinterProfile.name == data.profile))
         if profile is None:
             raise NotFound(f"printer profile {data.profile!r} does not exist")
@@ -133,7 +133,7 @@ class PrinterService:
         return len(printers)
 
     def update(self, session: Session, actor: Actor, printer_id: int, data: PrinterUpdate) -> Printer:
-        printer = get_or_404(session, Printer, printer_id, "printer")
+        printer = get_existing(session, Printer, printer_id, "printer")
         require(actor, Action.MANAGE_PRINTERS, printer.site_id)
         changes = data.model_dump(exclude_unset=True)
         if "is_enabled" in changes and changes["is_enabled"] is None:
@@ -149,7 +149,7 @@ class PrinterService:
 
     def get(self, session: Session, actor: Actor, printer_id: int) -> Printer:
         require(actor, Action.READ)
-        return get_or_404(session, Printer, printer_id, "printer")
+        return get_existing(session, Printer, printer_id, "printer")
 
     def list(self, session: Session, actor: Actor, site_id: int | None = None) -> builtins.list[Printer]:
         require(actor, Action.READ)

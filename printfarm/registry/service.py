@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from printfarm.audit.service import record
 from printfarm.auth.rules import Action, Actor, require
 from printfarm.clock import Clock
-from printfarm.db.base import Base
+from printfarm.db.lookup import get_existing
 from printfarm.db.tables import Hospital, Part, PrinterProfile, Site
 from printfarm.errors import AlreadyExists, InputError, NotFound
 from printfarm.printers.catalog import PROFILES
 from printfarm.registry.schemas import HospitalCreate, ProfileCreate, SiteCreate, SiteDispatchSettings
-
-Row = TypeVar("Row", bound=Base)
-
-
-def get_or_404(session: Session, table: type[Row], row_id: int, label: str) -> Row:
-    row = session.get(table, row_id)
-    if row is None:
-        raise NotFound(f"{label} {row_id} does not exist")
-    return row
 
 
 class RegistryService:
@@ -47,7 +36,7 @@ class RegistryService:
     def set_site_paused(self, session: Session, actor: Actor, site_id: int, is_paused: bool) -> Site:
         """Drain (pause) a site: its printers finish current plates and start no new ones."""
         require(actor, Action.MANAGE_PRINTERS, site_id)
-        site = get_or_404(session, Site, site_id, "site")
+        site = get_existing(session, Site, site_id, "site")
         site.is_paused = is_paused
         record(session, actor, self._clock.now(), "site.drain" if is_paused else "site.resume", "site", site_id)
         return site
@@ -58,7 +47,7 @@ class RegistryService:
         Raises NotFound for an unknown site, InputError naming part ids that do not exist.
         """
         require(actor, Action.MANAGE_PRINTERS, site_id)
-        site = get_or_404(session, Site, site_id, "site")
+        site = get_existing(session, Site, site_id, "site")
         _check_parts_exist(session, data.allowed_part_ids)
         values = data.model_dump()
         before = {key: _jsonable(getattr(site, key)) for key in values}
@@ -76,7 +65,7 @@ class RegistryService:
 
     def get_site(self, session: Session, actor: Actor, site_id: int) -> Site:
         require(actor, Action.READ)
-        return get_or_404(session, Site, site_id, "site")
+        return get_existing(session, Site, site_id, "site")
 
     def create_hospital(self, session: Session, actor: Actor, data: HospitalCreate) -> Hospital:
         require(actor, Action.MANAGE_SITES)
@@ -93,7 +82,7 @@ class RegistryService:
 
     def get_hospital(self, session: Session, actor: Actor, hospital_id: int) -> Hospital:
         require(actor, Action.READ)
-        return get_or_404(session, Hospital, hospital_id, "hospital")
+        return get_existing(session, Hospital, hospital_id, "hospital")
 
     def create_profile(self, session: Session, actor: Actor, data: ProfileCreate) -> PrinterProfile:
         require(actor, Action.MANAGE_SITES)
