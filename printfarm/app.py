@@ -55,6 +55,7 @@ from printfarm.parts.compat import print_file_problems
 from printfarm.parts.service import PartService
 from printfarm.printers.api import router as printers_router
 from printfarm.printers.catalog import ProfileSpec
+from printfarm.printers.profiles import ProfileService
 from printfarm.printers.repository import base_topics
 from printfarm.printers.service import PrinterService
 from printfarm.registry.api import router as registry_router
@@ -132,6 +133,7 @@ def build_services(
             clock, BadTokenLimiter(settings.bad_token_max_failures, settings.bad_token_window_seconds)
         ),
         registry=RegistryService(clock),
+        profiles=ProfileService(clock),
         printers=printers,
         parts=PartService(
             clock, store, validate, analyse, compatible,

@@ -1,4 +1,4 @@
-"""Routes for printers: register, update, list, clear the bed."""
+"""Routes for printers (register, update, list, clear the bed) and printer profiles."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from fastapi import APIRouter, status
 
 from printfarm.api.deps import ActorDep, ServicesDep, SessionDep
 from printfarm.output.schemas import ClearBedResult
-from printfarm.printers.schemas import ClearBed, PrinterCreate, PrinterRead, PrinterUpdate
+from printfarm.printers.schemas import ClearBed, PrinterCreate, PrinterRead, PrinterUpdate, ProfileCreate, ProfileRead
 
 router = APIRouter(tags=["printers"])
 
@@ -48,3 +48,13 @@ def clear_bed(
     printer_id: int, data: ClearBed, actor: ActorDep, svc: ServicesDep, session: SessionDep
 ) -> ClearBedResult:
     return svc.output.clear_bed(session, actor, printer_id, data.good_units, data.rejected_units)
+
+
+@router.post("/printer-profiles", status_code=status.HTTP_201_CREATED)
+def create_profile(data: ProfileCreate, actor: ActorDep, svc: ServicesDep, session: SessionDep) -> ProfileRead:
+    return ProfileRead.model_validate(svc.profiles.create(session, actor, data))
+
+
+@router.get("/printer-profiles")
+def list_profiles(actor: ActorDep, svc: ServicesDep, session: SessionDep) -> list[ProfileRead]:
+    return [ProfileRead.model_validate(p) for p in svc.profiles.list(session, actor)]

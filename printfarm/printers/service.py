@@ -17,11 +17,11 @@ from printfarm.audit.service import record
 from printfarm.auth.rules import Action, Actor, require
 from printfarm.clock import Clock
 from printfarm.db.session import after_commit
-from printfarm.db.tables import Printer, PrinterProfile, Site
+from printfarm.db.tables import Printer, Site
 from printfarm.errors import (
-    AlreadyExists, InputError, NotFound, PrinterAuthRejected, PrinterCommandFailed, PrinterUnreachable,
+    AlreadyExists, InputError, PrinterAuthRejected, PrinterCommandFailed, PrinterUnreachable,
 )
-from printfarm.printers import repository
+from printfarm.printers import profiles, repository
 from printfarm.printers.network import address_problem, parse_networks, url_host
 from printfarm.printers.rules import ConnectionState, suggested_base_topic
 from printfarm.printers.schemas import CurrentJob, PrinterCreate, PrinterRead, PrinterUpdate
@@ -62,9 +62,7 @@ class PrinterService:
         """
         require(actor, Action.MANAGE_PRINTERS, data.site_id)
         site = get_existing(session, Site, data.site_id, "site")
-        profile = session.scalar(select(PrinterProfile).where(PrinterProfile.name == data.profile))
-        if profile is None:
-            raise NotFound(f"printer profile {data.profile!r} does not exist")
+        profile = profiles.get_by_name(session, data.profile)
         topic = data.mqtt_base_topic or suggested_base_topic(site.name, data.name)
         if session.scalar(select(Printer.id).where(Printer.site_id == site.id, Printer.name == data.name)):
             raise AlreadyExists(f"site {site.id} already has a printer named {data.name!r}")

@@ -1,4 +1,4 @@
-"""Routes for sites, hospitals and printer profiles."""
+"""Routes for sites and hospitals."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from printfarm.api.deps import ActorDep, ServicesDep, SessionDep
 from printfarm.registry.schemas import (
     HospitalCreate,
     HospitalRead,
-    ProfileCreate,
-    ProfileRead,
     SiteCreate,
     SiteDispatchSettings,
     SiteRead,
@@ -66,13 +64,3 @@ def list_hospitals(actor: ActorDep, svc: ServicesDep, session: SessionDep) -> li
 @router.get("/hospitals/{hospital_id}")
 def get_hospital(hospital_id: int, actor: ActorDep, svc: ServicesDep, session: SessionDep) -> HospitalRead:
     return HospitalRead.model_validate(svc.registry.get_hospital(session, actor, hospital_id))
-
-
-@router.post("/printer-profiles", status_code=status.HTTP_201_CREATED)
-def create_profile(data: ProfileCreate, actor: ActorDep, svc: ServicesDep, session: SessionDep) -> ProfileRead:
-    return ProfileRead.model_validate(svc.registry.create_profile(session, actor, data))
-
-
-@router.get("/printer-profiles")
-def list_profiles(actor: ActorDep, svc: ServicesDep, session: SessionDep) -> list[ProfileRead]:
-    return [ProfileRead.model_validate(p) for p in svc.registry.list_profiles(session, actor)]

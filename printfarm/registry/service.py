@@ -1,4 +1,4 @@
-"""Use-cases of the registry: create and list sites, hospitals and printer profiles."""
+"""Use-cases of the registry: create and list sites and hospitals, drain sites, set their dispatch settings."""
 
 from __future__ import annotations
 
@@ -9,17 +9,16 @@ from printfarm.audit.service import record
 from printfarm.auth.rules import Action, Actor, require
 from printfarm.clock import Clock
 from printfarm.db.lookup import get_existing
-from printfarm.db.tables import Hospital, Part, PrinterProfile, Site
-from printfarm.errors import AlreadyExists, InputError, NotFound
-from printfarm.printers.catalog import PROFILES
-from printfarm.registry.schemas import HospitalCreate, ProfileCreate, SiteCreate, SiteDispatchSettings
+from printfarm.db.tables import Hospital, Part, Site
+from printfarm.errors import AlreadyExists, InputError
+from printfarm.registry.schemas import HospitalCreate, SiteCreate, SiteDispatchSettings
 
 
 class RegistryService:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
 
-    def _unique_name(self, session: Session, table: type[Site] | type[Hospital] | type[PrinterProfile], name: str, label: str) -> None:
+    def _unique_name(self, session: Session, table: type[Site] | type[Hospital], name: str, label: str) -> None:
         if session.scalar(select(table.id).where(table.name == name)) is not None:
             raise AlreadyExists(f"{label} named {name!r} already exists")
 
@@ -83,44 +82,6 @@ class RegistryService:
     def get_hospital(self, session: Session, actor: Actor, hospital_id: int) -> Hospital:
         require(actor, Action.READ)
         return get_existing(session, Hospital, hospital_id, "hospital")
-
-    def create_profile(self, session: Session, actor: Actor, data: ProfileCreate) -> PrinterProfile:
-        require(actor, Action.MANAGE_SITES)
-        self._unique_name(session, PrinterProfile, data.name, "printer profile")
-        profile = PrinterProfile(**data.model_dump())
-        session.add(profile)
-        session.flush()
-        record(session, actor, self._clock.now(), "profile.create", "printer_profile", profile.id, {"name": profile.name})
-        return profile
-
-    def ensure_catalog_profiles(self, session: Session, actor: Actor) -> None:
-        """Add the profiles printfarm ships with (printers/catalog.py) that are not there yet."""
-        existing = set(session.scalars(select(PrinterProfile.name)))
-        for spec in PROFILES.values():
-            if spec.name not in existing:
-                self.create_profile(
-                    session,
-                    actor,
-                    ProfileCreate(
-                        name=spec.name,
-                        printer_model=spec.printer_model,
-                        nozzle_mm=spec.nozzle_mm,
-                        build_x_mm=spec.build_x_mm,
-                        build_y_mm=spec.build_y_mm,
-                        build_z_mm=spec.build_z_mm,
-                        slicer_config=spec.slicer_config,
-                    ),
-                )
-
-    def list_profiles(self, session: Session, actor: Actor) -> list[PrinterProfile]:
-        require(actor, Action.READ)
-        return list(session.scalars(select(PrinterProfile).order_by(PrinterProfile.id)))
-
-    def get_profile_by_name(self, session: Session, name: str) -> PrinterProfile:
-        profile = session.scalar(select(PrinterProfile).where(PrinterProfile.name == name))
-        if profile is None:
-            raise NotFound(f"printer profile {name!r} does not exist")
-        return profile
 
 
 def _check_parts_exist(session: Session, part_ids: list[int] | None) -> None:
