@@ -107,7 +107,7 @@ def seed(services: Services, fleet: TimedFleet) -> dict[int, str]:
     analyses = {name: analyse_gcode(gcode).to_dict() for name, gcode in gcodes.items()}
     key = services.printers._secrets.encrypt("bench-key")  # one key for all: the bench never shows it
     with services.db.unit_of_work() as session:
-        services.registry.ensure_catalog_profiles(session, SYSTEM)
+        services.profiles.ensure_catalog(session, SYSTEM)
         profiles = {p.name: p.id for p in session.scalars(sa.select(PrinterProfile))}
         mk3 = profiles["prusa-mk3s-0.4"]
         session.execute(sa.insert(Site), [

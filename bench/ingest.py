@@ -264,7 +264,7 @@ def seed(services) -> None:  # type: ignore[no-untyped-def]
     """A site, a part with a print file, a batch, 10,000 printers each printing a job (id = printer id)."""
     now = dt.datetime.now(dt.UTC)
     with services.db.unit_of_work() as session:
-        services.registry.ensure_catalog_profiles(session, SYSTEM)
+        services.profiles.ensure_catalog(session, SYSTEM)
         site = services.registry.create_site(session, SYSTEM, SiteCreate(name="bench"))
         hospital = services.registry.create_hospital(session, SYSTEM, HospitalCreate(name="bench hospital"))
         part = services.parts.create(session, SYSTEM, name="RC3 headband")

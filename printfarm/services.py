@@ -19,6 +19,7 @@ from printfarm.metrics.service import DashboardService
 from printfarm.metrics.timing import DurationStats
 from printfarm.output.service import OutputService
 from printfarm.parts.service import PartService
+from printfarm.printers.profiles import ProfileService
 from printfarm.printers.service import PrinterService
 from printfarm.registry.service import RegistryService
 from printfarm.settings import Settings
@@ -33,6 +34,7 @@ class Services:
     store: FileStore
     tokens: TokenService
     registry: RegistryService
+    profiles: ProfileService
     printers: PrinterService
     parts: PartService
     batches: BatchService

@@ -37,6 +37,7 @@ from printfarm.output.service import OutputService
 from printfarm.parts.compat import print_file_problems
 from printfarm.parts.service import PartService
 from printfarm.printers.catalog import ProfileSpec
+from printfarm.printers.profiles import ProfileService
 from printfarm.printers.service import PrinterService
 from printfarm.registry.service import RegistryService
 from printfarm.services import Services
@@ -118,6 +119,7 @@ def build_services(
             clock, BadTokenLimiter(settings.bad_token_max_failures, settings.bad_token_window_seconds)
         ),
         registry=RegistryService(clock),
+        profiles=ProfileService(clock),
         printers=printers,
         parts=PartService(
             clock, store, validate, analyse, compatible,

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
-from printfarm.api.deps import ActorDep, ServicesDep
+from printfarm.api.deps import ActorDep, ServicesDep, SessionDep
 from printfarm.audit.service import list_events
 
 router = APIRouter(tags=["audit"])
@@ -27,7 +27,7 @@ class AuditRead(BaseModel):
 
 @router.get("/audit")
 def audit_log(
-    actor: ActorDep, svc: ServicesDep, limit: int = Query(100, ge=1, le=1000), before_id: int | None = None
+    actor: ActorDep, svc: ServicesDep, session: SessionDep, limit: int = Query(100, ge=1, le=1000),
+    before_id: int | None = None,
 ) -> list[AuditRead]:
-    with svc.db.unit_of_work() as session:
-        return [AuditRead.model_validate(e) for e in list_events(session, actor, limit, before_id)]
+    return [AuditRead.model_validate(e) for e in list_events(session, actor, limit, before_id)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from pydantic import BaseModel
 
-from printfarm.api.deps import ActorDep, ServicesDep
+from printfarm.api.deps import ActorDep, ServicesDep, SessionDep
 from printfarm.auth.schemas import TokenCreate, TokenCreated, TokenRead
 
 router = APIRouter(tags=["auth"])
@@ -24,22 +24,19 @@ def me(actor: ActorDep) -> Me:
 
 
 @router.post("/tokens", status_code=status.HTTP_201_CREATED)
-def create_token(data: TokenCreate, actor: ActorDep, svc: ServicesDep) -> TokenCreated:
-    with svc.db.unit_of_work() as session:
-        plain, row = svc.tokens.create(
-            session, actor, role=data.role, name=data.name, site_id=data.site_id, expires_in_days=data.expires_in_days,
-            hospital_id=data.hospital_id,
-        )
-        return TokenCreated(**TokenRead.model_validate(row).model_dump(), token=plain)
+def create_token(data: TokenCreate, actor: ActorDep, svc: ServicesDep, session: SessionDep) -> TokenCreated:
+    plain, row = svc.tokens.create(
+        session, actor, role=data.role, name=data.name, site_id=data.site_id, expires_in_days=data.expires_in_days,
+        hospital_id=data.hospital_id,
+    )
+    return TokenCreated(**TokenRead.model_validate(row).model_dump(), token=plain)
 
 
 @router.get("/tokens")
-def list_tokens(actor: ActorDep, svc: ServicesDep) -> list[TokenRead]:
-    with svc.db.unit_of_work() as session:
-        return [TokenRead.model_validate(t) for t in svc.tokens.list(session, actor)]
+def list_tokens(actor: ActorDep, svc: ServicesDep, session: SessionDep) -> list[TokenRead]:
+    return [TokenRead.model_validate(t) for t in svc.tokens.list(session, actor)]
 
 
 @router.post("/tokens/{token_id}/revoke")
-def revoke_token(token_id: int, actor: ActorDep, svc: ServicesDep) -> TokenRead:
-    with svc.db.unit_of_work() as session:
-        return TokenRead.model_validate(svc.tokens.revoke(session, actor, token_id))
+def revoke_token(token_id: int, actor: ActorDep, svc: ServicesDep, session: SessionDep) -> TokenRead:
+    return TokenRead.model_validate(svc.tokens.revoke(session, actor, token_id))

@@ -94,7 +94,7 @@ class TokenService:
 
     def authenticate_from(self, session: Session, plain: str, address: str) -> Actor:
         """authenticate() for a request from a client address: a good token always passes; once the
-        address has sent too many bad ones lately, a bad one raises TooManyBadTokens (429) instead."""
+        address has sent too many bad ones lately, a bad one raises TooManyBadTokens instead of AuthError."""
         try:
             return self.authenticate(session, plain)
         except AuthError as err:

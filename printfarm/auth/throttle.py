@@ -32,7 +32,7 @@ class BadTokenLimiter:
 
     ``failed`` records one failure and returns a Throttle when the address has now failed more than
     ``max_failures`` times within ``window_seconds`` (else None). A good token is never
-    asked about: the limiter only decides what a *failed* attempt is answered with (401 or 429).
+    asked about: the limiter only decides what a *failed* attempt is answered with (AuthError or TooManyBadTokens).
     At most ``max_addresses`` addresses are remembered; the least recently failing are forgotten first.
     """
 

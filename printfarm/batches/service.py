@@ -16,8 +16,8 @@ from printfarm.batches.schemas import BatchCreate, BatchRead
 from printfarm.clock import Clock
 from printfarm.db.tables import Batch, Hospital, HospitalRequest, Part
 from printfarm.errors import Conflict
+from printfarm.db.lookup import get_existing
 from printfarm.events import BatchQueued, raise_event
-from printfarm.registry.service import get_or_404
 
 
 def to_read(batch: Batch, progress: BatchProgress | None) -> BatchRead:
@@ -46,12 +46,12 @@ class BatchService:
 
     def create(self, session: Session, actor: Actor, data: BatchCreate) -> BatchRead:
         require(actor, Action.MANAGE_BATCHES)
-        part = get_or_404(session, Part, data.part_id, "part")
-        get_or_404(session, Hospital, data.hospital_id, "hospital")
+        part = get_existing(session, Part, data.part_id, "part")
+        get_existing(session, Hospital, data.hospital_id, "hospital")
         if not part.is_approved:
             raise Conflict(f"part {part.id} ({part.name}) is not approved for hospitals yet")
         if data.request_id is not None:
-            request = get_or_404(session, HospitalRequest, data.request_id, "hospital request")
+            request = get_existing(session, HospitalRequest, data.request_id, "hospital request")
             if request.hospital_id != data.hospital_id or request.part_id != data.part_id:
                 raise Conflict(
                     f"hospital request {request.id} is for hospital {request.hospital_id} and part "
@@ -69,14 +69,14 @@ class BatchService:
     def cancel(self, session: Session, actor: Actor, batch_id: int) -> BatchRead:
         """Stop queueing plates for this batch; plates already printing finish and count."""
         require(actor, Action.MANAGE_BATCHES)
-        batch = get_or_404(session, Batch, batch_id, "batch")
+        batch = get_existing(session, Batch, batch_id, "batch")
         batch.is_cancelled = True
         record(session, actor, self._clock.now(), "batch.cancel", "batch", batch_id)
         return self.get(session, actor, batch_id)
 
     def get(self, session: Session, actor: Actor, batch_id: int) -> BatchRead:
         require(actor, Action.READ)
-        batch = get_or_404(session, Batch, batch_id, "batch")
+        batch = get_existing(session, Batch, batch_id, "batch")
         return to_read(batch, repository.progress_by_batch(session, [batch_id]).get(batch_id))
 
     def list(self, session: Session, actor: Actor) -> builtins.list[BatchRead]:

@@ -101,7 +101,7 @@ def serve(
     services = app_.state.services
     upgrade(services.db.engine)
     with services.db.unit_of_work() as session:
-        services.registry.ensure_catalog_profiles(session, SYSTEM)
+        services.profiles.ensure_catalog(session, SYSTEM)
         if not services.tokens.has_tokens(session):
             plain, _ = services.tokens.create(session, SYSTEM, role=Role.ADMIN, name="first admin")
             typer.echo(f"First start: admin token (shown once, keep it): {plain}")

@@ -32,7 +32,7 @@ def open_services() -> Services:
     services = build_services(settings_or_exit())
     upgrade(services.db.engine)
     with services.db.unit_of_work() as session:
-        services.registry.ensure_catalog_profiles(session, CLI_ACTOR)
+        services.profiles.ensure_catalog(session, CLI_ACTOR)
     return services
 
 

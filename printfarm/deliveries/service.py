@@ -25,8 +25,8 @@ from printfarm.deliveries.schemas import (
     TraceLine,
 )
 from printfarm.errors import Conflict, InputError, NotFound
+from printfarm.db.lookup import get_existing
 from printfarm.events import DeliveryReceived, DeliveryShipped, raise_event
-from printfarm.registry.service import get_or_404
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class DeliveryService:
 
     def get(self, session: Session, actor: Actor, delivery_id: int) -> DeliveryRead:
         require(actor, Action.READ)
-        delivery = get_or_404(session, Delivery, delivery_id, "delivery")
+        delivery = get_existing(session, Delivery, delivery_id, "delivery")
         own_hospital(actor, delivery.hospital_id)
         return self._reads(session, [delivery])[0]
 
@@ -111,15 +111,15 @@ class DeliveryService:
     def plan(self, session: Session, actor: Actor, data: DeliveryCreate) -> DeliveryRead:
         """Plan a delivery, allocating each site's oldest QC-passed units first.
 
-        Raises NotFound for an unknown hospital, part, request or site; Conflict (409) when the
+        Raises NotFound for an unknown hospital, part, request or site; Conflict when the
         request is for another hospital or part, or is closed, or a site holds fewer free units
         than asked — and then nothing is written.
         """
         require(actor, Action.MANAGE_DELIVERIES)
-        get_or_404(session, Hospital, data.hospital_id, "hospital")
-        get_or_404(session, Part, data.part_id, "part")
+        get_existing(session, Hospital, data.hospital_id, "hospital")
+        get_existing(session, Part, data.part_id, "part")
         if data.request_id is not None:
-            request = get_or_404(session, HospitalRequest, data.request_id, "hospital request")
+            request = get_existing(session, HospitalRequest, data.request_id, "hospital request")
             if request.hospital_id != data.hospital_id or request.part_id != data.part_id:
                 raise Conflict(
                     f"hospital request {request.id} is for hospital {request.hospital_id} and part {request.part_id}, "
@@ -145,7 +145,7 @@ class DeliveryService:
         if len(set(site_ids)) != len(site_ids):
             raise InputError(f"each site may appear once in sources (got sites {site_ids})")
         for source in sources:
-            get_or_404(session, Site, source.site_id, "site")
+            get_existing(session, Site, source.site_id, "site")
             lots = repository.free_lots(session, source.site_id, delivery.part_id, lock=True)
             for taken in allocate_fifo(source.site_id, source.units, lots):
                 session.add(
@@ -155,7 +155,7 @@ class DeliveryService:
         session.flush()
 
     def update(self, session: Session, actor: Actor, delivery_id: int, data: DeliveryUpdate) -> DeliveryRead:
-        """Change a planned delivery's sources (re-allocated) or notes; anything later is refused (409)."""
+        """Change a planned delivery's sources (re-allocated) or notes; anything later raises InvalidTransition."""
         require(actor, Action.MANAGE_DELIVERIES)
         delivery = _locked(session, delivery_id)
         check_editable(delivery_id, delivery.state)

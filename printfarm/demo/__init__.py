@@ -75,7 +75,7 @@ def _slug(name: str) -> str:
 def _seed(services: Services, farm: SimulatedFarm, site_names: list[str], units: int) -> int:
     """Sites, a hospital, the part with its print file, the farm's printers and the batch."""
     with services.db.unit_of_work() as session:
-        services.registry.ensure_catalog_profiles(session, SYSTEM)
+        services.profiles.ensure_catalog(session, SYSTEM)
         site_ids = {}
         for site_name in site_names:
             site_ids[_slug(site_name)] = services.registry.create_site(session, SYSTEM, SiteCreate(name=site_name)).id

@@ -16,7 +16,7 @@ from printfarm.errors import Conflict, InputError
 from printfarm.events import PrinterEnabled, raise_event
 from printfarm.exchange.rules import PostCategory, PostKind
 from printfarm.exchange.schemas import PostClose, PostCreate
-from printfarm.registry.service import get_or_404
+from printfarm.db.lookup import get_existing
 
 
 class ExchangeService:
@@ -27,7 +27,7 @@ class ExchangeService:
         """A member posts an offer or a need; an operator posts for its own site only."""
         require(actor, Action.POST_EXCHANGE, data.site_id)
         if data.site_id is not None:
-            get_or_404(session, Site, data.site_id, "site")
+            get_existing(session, Site, data.site_id, "site")
         if data.printer_ids is not None:
             if (data.kind, data.category) != (PostKind.OFFER, PostCategory.CAPACITY):
                 raise InputError("printer_ids belong to capacity offers only")
@@ -68,7 +68,7 @@ class ExchangeService:
     def close(self, session: Session, actor: Actor, post_id: int, data: PostClose) -> ExchangePost:
         """A coordinator closes a post (matched, done or withdrawn)."""
         require(actor, Action.MANAGE_EXCHANGE)
-        post = get_or_404(session, ExchangePost, post_id, "exchange post")
+        post = get_existing(session, ExchangePost, post_id, "exchange post")
         if post.is_closed:
             raise Conflict(f"exchange post {post_id} is already closed")
         post.is_closed = True
@@ -80,7 +80,7 @@ class ExchangeService:
     def make_available(self, session: Session, actor: Actor, post_id: int) -> ExchangePost:
         """Turn a capacity offer into availability: its printers are enabled for dispatch, the post closes."""
         require(actor, Action.MANAGE_EXCHANGE)
-        post = get_or_404(session, ExchangePost, post_id, "exchange post")
+        post = get_existing(session, ExchangePost, post_id, "exchange post")
         if post.is_closed:
             raise Conflict(f"exchange post {post_id} is already closed")
         if post.category is not PostCategory.CAPACITY or post.kind is not PostKind.OFFER or not post.printer_ids:

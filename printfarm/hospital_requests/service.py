@@ -13,7 +13,7 @@ from printfarm.db.tables import Hospital, HospitalRequest, Part
 from printfarm.hospital_requests import repository
 from printfarm.hospital_requests.repository import Fulfilment
 from printfarm.hospital_requests.schemas import RequestCreate, RequestRead
-from printfarm.registry.service import get_or_404
+from printfarm.db.lookup import get_existing
 
 
 class RequestService:
@@ -23,8 +23,8 @@ class RequestService:
     def create(self, session: Session, actor: Actor, data: RequestCreate) -> RequestRead:
         """A hospital (its own token) or a coordinator for it records what it needs."""
         require(actor, Action.MANAGE_REQUESTS, hospital_id=data.hospital_id)
-        hospital = get_or_404(session, Hospital, data.hospital_id, "hospital")
-        get_or_404(session, Part, data.part_id, "part")
+        hospital = get_existing(session, Hospital, data.hospital_id, "hospital")
+        get_existing(session, Part, data.part_id, "part")
         values = data.model_dump()
         values["delivery_address"] = data.delivery_address or hospital.address
         values["contact"] = data.contact or hospital.contact
@@ -37,7 +37,7 @@ class RequestService:
 
     def close(self, session: Session, actor: Actor, request_id: int) -> RequestRead:
         """No more is needed (fulfilled, or withdrawn); new deliveries against it are refused."""
-        request = get_or_404(session, HospitalRequest, request_id, "hospital request")
+        request = get_existing(session, HospitalRequest, request_id, "hospital request")
         require(actor, Action.MANAGE_REQUESTS, hospital_id=request.hospital_id)
         if not request.is_closed:
             request.is_closed = True
@@ -54,7 +54,7 @@ class RequestService:
 
     def get(self, session: Session, actor: Actor, request_id: int) -> RequestRead:
         require(actor, Action.READ)
-        request = get_or_404(session, HospitalRequest, request_id, "hospital request")
+        request = get_existing(session, HospitalRequest, request_id, "hospital request")
         own_hospital(actor, request.hospital_id)
         return self._reads(session, [request])[0]
 
@@ -63,8 +63,8 @@ class RequestService:
         result = []
         for r in requests:
             f = done.get(r.id, Fulfilment())
-            hospital = get_or_404(session, Hospital, r.hospital_id, "hospital")
-            part = get_or_404(session, Part, r.part_id, "part")
+            hospital = get_existing(session, Hospital, r.hospital_id, "hospital")
+            part = get_existing(session, Part, r.part_id, "part")
             result.append(
                 RequestRead(
                     id=r.id, hospital_id=r.hospital_id, hospital_name=hospital.name, part_id=r.part_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from printfarm.api.deps import ActorDep, ServicesDep
+from printfarm.api.deps import ActorDep, ServicesDep, SessionDep
 from printfarm.jobs.rules import JobState
 from printfarm.jobs.schemas import JobRead
 
@@ -15,34 +15,30 @@ router = APIRouter(tags=["print jobs"])
 def list_jobs(
     actor: ActorDep,
     svc: ServicesDep,
+    session: SessionDep,
     state: JobState | None = None,
     printer_id: int | None = None,
     batch_id: int | None = None,
 ) -> list[JobRead]:
-    with svc.db.unit_of_work() as session:
-        jobs = svc.jobs.list(session, actor, state=state, printer_id=printer_id, batch_id=batch_id)
-        return [JobRead.model_validate(j) for j in jobs]
+    jobs = svc.jobs.list(session, actor, state=state, printer_id=printer_id, batch_id=batch_id)
+    return [JobRead.model_validate(j) for j in jobs]
 
 
 @router.get("/jobs/{job_id}")
-def get_job(job_id: int, actor: ActorDep, svc: ServicesDep) -> JobRead:
-    with svc.db.unit_of_work() as session:
-        return JobRead.model_validate(svc.jobs.get(session, actor, job_id))
+def get_job(job_id: int, actor: ActorDep, svc: ServicesDep, session: SessionDep) -> JobRead:
+    return JobRead.model_validate(svc.jobs.get(session, actor, job_id))
 
 
 @router.post("/jobs/{job_id}/cancel", summary="Cancel the plate (on the printer too); its units return to the batch")
-def cancel_job(job_id: int, actor: ActorDep, svc: ServicesDep) -> JobRead:
-    with svc.db.unit_of_work() as session:
-        return JobRead.model_validate(svc.jobs.cancel(session, actor, job_id))
+def cancel_job(job_id: int, actor: ActorDep, svc: ServicesDep, session: SessionDep) -> JobRead:
+    return JobRead.model_validate(svc.jobs.cancel(session, actor, job_id))
 
 
 @router.post("/jobs/{job_id}/pause")
-def pause_job(job_id: int, actor: ActorDep, svc: ServicesDep) -> JobRead:
-    with svc.db.unit_of_work() as session:
-        return JobRead.model_validate(svc.jobs.pause(session, actor, job_id))
+def pause_job(job_id: int, actor: ActorDep, svc: ServicesDep, session: SessionDep) -> JobRead:
+    return JobRead.model_validate(svc.jobs.pause(session, actor, job_id))
 
 
 @router.post("/jobs/{job_id}/resume")
-def resume_job(job_id: int, actor: ActorDep, svc: ServicesDep) -> JobRead:
-    with svc.db.unit_of_work() as session:
-        return JobRead.model_validate(svc.jobs.resume(session, actor, job_id))
+def resume_job(job_id: int, actor: ActorDep, svc: ServicesDep, session: SessionDep) -> JobRead:
+    return JobRead.model_validate(svc.jobs.resume(session, actor, job_id))

@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 from printfarm.audit.service import record
 from printfarm.auth.rules import Action, Actor, require
 from printfarm.clock import Clock
+from printfarm.db.lookup import get_existing
 from printfarm.db.tables import Printer, PrintJob
 from printfarm.errors import Conflict, InvalidTransition, MovedMeanwhile
 from printfarm.jobs import moves, repository
 from printfarm.jobs.rules import JobState, check_move
 from printfarm.printers.service import PrinterService
-from printfarm.registry.service import get_or_404
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +35,11 @@ class JobService:
 
     def get(self, session: Session, actor: Actor, job_id: int) -> PrintJob:
         require(actor, Action.READ)
-        return get_or_404(session, PrintJob, job_id, "print job")
+        return get_existing(session, PrintJob, job_id, "print job")
 
     def _job_and_printer(self, session: Session, actor: Actor, job_id: int) -> tuple[PrintJob, Printer]:
-        job = get_or_404(session, PrintJob, job_id, "print job")
-        printer = get_or_404(session, Printer, job.printer_id, "printer")
+        job = get_existing(session, PrintJob, job_id, "print job")
+        printer = get_existing(session, Printer, job.printer_id, "printer")
         require(actor, Action.OPERATE_PRINTER, printer.site_id)
         return job, printer
 

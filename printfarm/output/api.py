@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from printfarm.api.deps import ActorDep, ServicesDep
+from printfarm.api.deps import ActorDep, ServicesDep, SessionDep
 from printfarm.output.schemas import SiteUnits
 
 router = APIRouter(tags=["stats"])
 
 
 @router.get("/stats/units-per-site", summary="Good and rejected units per site, from QC-recorded plates")
-def units_per_site(actor: ActorDep, svc: ServicesDep) -> list[SiteUnits]:
-    with svc.db.unit_of_work() as session:
-        return svc.output.units_per_site(session, actor)
+def units_per_site(actor: ActorDep, svc: ServicesDep, session: SessionDep) -> list[SiteUnits]:
+    return svc.output.units_per_site(session, actor)
 
 
 @router.get("/stats/totals", summary="Units requested, in production, good and rejected")
-def totals(actor: ActorDep, svc: ServicesDep) -> dict[str, int]:
-    with svc.db.unit_of_work() as session:
-        return svc.output.totals(session, actor)
+def totals(actor: ActorDep, svc: ServicesDep, session: SessionDep) -> dict[str, int]:
+    return svc.output.totals(session, actor)

@@ -23,7 +23,7 @@ from printfarm.metrics.repository import figures as rollups
 from printfarm.output import repository
 from printfarm.output.schemas import ClearBedResult, SiteUnits
 from printfarm.printers.repository import active_jobs_by_printer
-from printfarm.registry.service import get_or_404
+from printfarm.db.lookup import get_existing
 
 
 def complete_job(
@@ -71,7 +71,7 @@ class OutputService:
         With no finished plate (a failed or cancelled print, or a manual clean), both must be 0.
         Raises Conflict while the printer is still printing.
         """
-        printer = get_or_404(session, Printer, printer_id, "printer")
+        printer = get_existing(session, Printer, printer_id, "printer")
         require(actor, Action.OPERATE_PRINTER, printer.site_id)
         if good_units < 0 or rejected_units < 0:
             raise InputError(f"units cannot be negative (good {good_units}, rejected {rejected_units})")

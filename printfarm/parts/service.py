@@ -18,7 +18,7 @@ from printfarm.db.tables import Part, PrinterProfile, PrintFile
 from printfarm.errors import AlreadyExists, Conflict, Incompatible, InputError, NotFound
 from printfarm.printers.catalog import ProfileSpec
 from printfarm.parts.ports import CompatibilityCheck, GcodeAnalyser, Slicer, StlValidator
-from printfarm.registry.service import get_or_404
+from printfarm.db.lookup import get_existing
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class PartService:
 
     def approve(self, session: Session, actor: Actor, part_id: int) -> Part:
         require(actor, Action.MANAGE_PARTS)
-        part = get_or_404(session, Part, part_id, "part")
+        part = get_existing(session, Part, part_id, "part")
         if part.stl_verdict == "rejected":
             codes = ", ".join(e["code"] for e in (part.stl_report or {}).get("errors", []))
             raise Conflict(f"part {part_id}: its STL was rejected ({codes}); upload a fixed part")
@@ -117,7 +117,7 @@ class PartService:
 
     def get(self, session: Session, actor: Actor, part_id: int) -> Part:
         require(actor, Action.READ)
-        return get_or_404(session, Part, part_id, "part")
+        return get_existing(session, Part, part_id, "part")
 
     def list(self, session: Session, actor: Actor) -> builtins.list[Part]:
         require(actor, Action.READ)
@@ -146,7 +146,7 @@ class PartService:
         Raises GcodeRejected (not G-code), Incompatible (does not suit the profile or material).
         """
         require(actor, Action.MANAGE_PARTS)
-        part = get_or_404(session, Part, part_id, "part")
+        part = get_existing(session, Part, part_id, "part")
         profile = session.scalar(select(PrinterProfile).where(PrinterProfile.name == profile_name))
         if profile is None:
             raise NotFound(f"printer profile {profile_name!r} does not exist")
@@ -188,7 +188,7 @@ class PartService:
         SlicerError (no slicer, a failing or hanging slice, copies that do not fit).
         """
         require(actor, Action.MANAGE_PARTS)
-        part = get_or_404(session, Part, part_id, "part")
+        part = get_existing(session, Part, part_id, "part")
         if not 1 <= copies <= 100:
             raise InputError(f"copies must be 1 to 100 (got {copies})")
         if part.stl_sha256 is None:
@@ -212,5 +212,5 @@ class PartService:
 
     def list_print_files(self, session: Session, actor: Actor, part_id: int) -> builtins.list[PrintFile]:
         require(actor, Action.READ)
-        get_or_404(session, Part, part_id, "part")
+        get_existing(session, Part, part_id, "part")
         return list(session.scalars(select(PrintFile).where(PrintFile.part_id == part_id).order_by(PrintFile.id)))

@@ -1,12 +1,12 @@
-"""Routes for printers: register, update, list, clear the bed."""
+"""Routes for printers (register, update, list, clear the bed) and printer profiles."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from printfarm.api.deps import ActorDep, ServicesDep
+from printfarm.api.deps import ActorDep, ServicesDep, SessionDep
 from printfarm.output.schemas import ClearBedResult
-from printfarm.printers.schemas import ClearBed, PrinterCreate, PrinterRead, PrinterUpdate
+from printfarm.printers.schemas import ClearBed, PrinterCreate, PrinterRead, PrinterUpdate, ProfileCreate, ProfileRead
 
 router = APIRouter(tags=["printers"])
 
@@ -16,34 +16,45 @@ router = APIRouter(tags=["printers"])
     status_code=status.HTTP_201_CREATED,
     summary="Register an OctoPrint printer (it is called first; unreachable or a refused key saves nothing)",
 )
-def register_printer(data: PrinterCreate, actor: ActorDep, svc: ServicesDep) -> PrinterRead:
-    with svc.db.unit_of_work() as session:
-        printer = svc.printers.register(session, actor, data)
-        return svc.printers.read_models(session, [printer])[0]
+def register_printer(data: PrinterCreate, actor: ActorDep, svc: ServicesDep, session: SessionDep) -> PrinterRead:
+    printer = svc.printers.register(session, actor, data)
+    return svc.printers.read_models(session, [printer])[0]
 
 
 @router.get("/printers")
-def list_printers(actor: ActorDep, svc: ServicesDep, site_id: int | None = None) -> list[PrinterRead]:
-    with svc.db.unit_of_work() as session:
-        return svc.printers.read_models(session, svc.printers.list(session, actor, site_id))
+def list_printers(
+    actor: ActorDep, svc: ServicesDep, session: SessionDep, site_id: int | None = None
+) -> list[PrinterRead]:
+    return svc.printers.read_models(session, svc.printers.list(session, actor, site_id))
 
 
 @router.get("/printers/{printer_id}")
-def get_printer(printer_id: int, actor: ActorDep, svc: ServicesDep) -> PrinterRead:
-    with svc.db.unit_of_work() as session:
-        return svc.printers.read_models(session, [svc.printers.get(session, actor, printer_id)])[0]
+def get_printer(printer_id: int, actor: ActorDep, svc: ServicesDep, session: SessionDep) -> PrinterRead:
+    return svc.printers.read_models(session, [svc.printers.get(session, actor, printer_id)])[0]
 
 
 @router.patch("/printers/{printer_id}", summary="Enable, disable (maintenance) or change the loaded material")
-def update_printer(printer_id: int, data: PrinterUpdate, actor: ActorDep, svc: ServicesDep) -> PrinterRead:
-    with svc.db.unit_of_work() as session:
-        return svc.printers.read_models(session, [svc.printers.update(session, actor, printer_id, data)])[0]
+def update_printer(
+    printer_id: int, data: PrinterUpdate, actor: ActorDep, svc: ServicesDep, session: SessionDep
+) -> PrinterRead:
+    return svc.printers.read_models(session, [svc.printers.update(session, actor, printer_id, data)])[0]
 
 
 @router.post(
     "/printers/{printer_id}/clear-bed",
     summary="The plate is off the bed: record good and rejected units, free the printer",
 )
-def clear_bed(printer_id: int, data: ClearBed, actor: ActorDep, svc: ServicesDep) -> ClearBedResult:
-    with svc.db.unit_of_work() as session:
-        return svc.output.clear_bed(session, actor, printer_id, data.good_units, data.rejected_units)
+def clear_bed(
+    printer_id: int, data: ClearBed, actor: ActorDep, svc: ServicesDep, session: SessionDep
+) -> ClearBedResult:
+    return svc.output.clear_bed(session, actor, printer_id, data.good_units, data.rejected_units)
+
+
+@router.post("/printer-profiles", status_code=status.HTTP_201_CREATED)
+def create_profile(data: ProfileCreate, actor: ActorDep, svc: ServicesDep, session: SessionDep) -> ProfileRead:
+    return ProfileRead.model_validate(svc.profiles.create(session, actor, data))
+
+
+@router.get("/printer-profiles")
+def list_profiles(actor: ActorDep, svc: ServicesDep, session: SessionDep) -> list[ProfileRead]:
+    return [ProfileRead.model_validate(p) for p in svc.profiles.list(session, actor)]

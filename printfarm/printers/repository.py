@@ -1,11 +1,11 @@
-"""Queries about printers."""
+"""Queries about printers and printer profiles."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from printfarm.db.tables import Printer, PrintJob
+from printfarm.db.tables import Printer, PrinterProfile, PrintJob
 from printfarm.jobs.rules import ACTIVE
 
 
@@ -25,3 +25,15 @@ def list_printers(session: Session, site_id: int | None = None) -> list[Printer]
 
 def base_topics(session: Session) -> dict[str, int]:
     return {topic: pid for pid, topic in session.execute(select(Printer.id, Printer.mqtt_base_topic))}
+
+
+def profile_named(session: Session, name: str) -> PrinterProfile | None:
+    return session.scalar(select(PrinterProfile).where(PrinterProfile.name == name))
+
+
+def profile_names(session: Session) -> set[str]:
+    return set(session.scalars(select(PrinterProfile.name)))
+
+
+def list_profiles(session: Session) -> list[PrinterProfile]:
+    return list(session.scalars(select(PrinterProfile).order_by(PrinterProfile.id)))

@@ -16,16 +16,16 @@ from printfarm.adapters.secrets import SecretBox
 from printfarm.audit.service import record
 from printfarm.auth.rules import Action, Actor, require
 from printfarm.clock import Clock
-from printfarm.db.tables import Printer, PrinterProfile, Site
+from printfarm.db.tables import Printer, Site
 from printfarm.events import PrinterEnabled, PrinterRegistered, raise_event
 from printfarm.errors import (
-    AlreadyExists, InputError, NotFound, PrinterAuthRejected, PrinterCommandFailed, PrinterUnreachable,
+    AlreadyExists, InputError, PrinterAuthRejected, PrinterCommandFailed, PrinterUnreachable,
 )
-from printfarm.printers import repository
+from printfarm.printers import profiles, repository
 from printfarm.printers.network import address_problem, parse_networks, url_host
 from printfarm.printers.rules import ConnectionState, suggested_base_topic
 from printfarm.printers.schemas import CurrentJob, PrinterCreate, PrinterRead, PrinterUpdate
-from printfarm.registry.service import get_or_404
+from printfarm.db.lookup import get_existing
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +57,8 @@ class PrinterService:
         NotFound for an unknown site or profile, AlreadyExists for a taken name or topic.
         """
         require(actor, Action.MANAGE_PRINTERS, data.site_id)
-        site = get_or_404(session, Site, data.site_id, "site")
-        profile = session.scalar(select(PrinterProfile).where(PrinterProfile.name == data.profile))
-        if profile is None:
-            raise NotFound(f"printer profile {data.profile!r} does not exist")
+        site = get_existing(session, Site, data.site_id, "site")
+        profile = profiles.get_by_name(session, data.profile)
         topic = data.mqtt_base_topic or suggested_base_topic(site.name, data.name)
         if session.scalar(select(Printer.id).where(Printer.site_id == site.id, Printer.name == data.name)):
             raise AlreadyExists(f"site {site.id} already has a printer named {data.name!r}")
@@ -128,7 +126,7 @@ class PrinterService:
         return len(printers)
 
     def update(self, session: Session, actor: Actor, printer_id: int, data: PrinterUpdate) -> Printer:
-        printer = get_or_404(session, Printer, printer_id, "printer")
+        printer = get_existing(session, Printer, printer_id, "printer")
         require(actor, Action.MANAGE_PRINTERS, printer.site_id)
         changes = data.model_dump(exclude_unset=True)
         if "is_enabled" in changes and changes["is_enabled"] is None:
@@ -145,7 +143,7 @@ class PrinterService:
 
     def get(self, session: Session, actor: Actor, printer_id: int) -> Printer:
         require(actor, Action.READ)
-        return get_or_404(session, Printer, printer_id, "printer")
+        return get_existing(session, Printer, printer_id, "printer")
 
     def list(self, session: Session, actor: Actor, site_id: int | None = None) -> builtins.list[Printer]:
         require(actor, Action.READ)

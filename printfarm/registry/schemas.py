@@ -90,26 +90,3 @@ class HospitalRead(BaseModel):
     contact: str | None
     latitude: float | None
     longitude: float | None
-
-
-class ProfileCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9._-]*$")
-    printer_model: str = Field(min_length=1, max_length=80)
-    nozzle_mm: float = Field(gt=0, le=5)
-    build_x_mm: float = Field(gt=0, le=2000)
-    build_y_mm: float = Field(gt=0, le=2000)
-    build_z_mm: float = Field(gt=0, le=2000)
-    slicer_config: str | None = Field(None, max_length=200, pattern=r"^[A-Za-z0-9._-]+\.ini$")
-
-
-class ProfileRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: int
-    name: str
-    printer_model: str
-    nozzle_mm: float
-    build_x_mm: float
-    build_y_mm: float
-    build_z_mm: float
-    slicer_config: str | None

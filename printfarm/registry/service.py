@@ -1,8 +1,6 @@
-"""Use-cases of the registry: create and list sites, hospitals and printer profiles."""
+"""Use-cases of the registry: create and list sites and hospitals, drain sites, set their dispatch settings."""
 
 from __future__ import annotations
-
-from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,27 +8,17 @@ from sqlalchemy.orm import Session
 from printfarm.audit.service import record
 from printfarm.auth.rules import Action, Actor, require
 from printfarm.clock import Clock
-from printfarm.db.base import Base
-from printfarm.db.tables import Hospital, Part, PrinterProfile, Site
-from printfarm.errors import AlreadyExists, InputError, NotFound
-from printfarm.printers.catalog import PROFILES
-from printfarm.registry.schemas import HospitalCreate, ProfileCreate, SiteCreate, SiteDispatchSettings
-
-Row = TypeVar("Row", bound=Base)
-
-
-def get_or_404(session: Session, table: type[Row], row_id: int, label: str) -> Row:
-    row = session.get(table, row_id)
-    if row is None:
-        raise NotFound(f"{label} {row_id} does not exist")
-    return row
+from printfarm.db.lookup import get_existing
+from printfarm.db.tables import Hospital, Part, Site
+from printfarm.errors import AlreadyExists, InputError
+from printfarm.registry.schemas import HospitalCreate, SiteCreate, SiteDispatchSettings
 
 
 class RegistryService:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
 
-    def _unique_name(self, session: Session, table: type[Site] | type[Hospital] | type[PrinterProfile], name: str, label: str) -> None:
+    def _unique_name(self, session: Session, table: type[Site] | type[Hospital], name: str, label: str) -> None:
         if session.scalar(select(table.id).where(table.name == name)) is not None:
             raise AlreadyExists(f"{label} named {name!r} already exists")
 
@@ -47,7 +35,7 @@ class RegistryService:
     def set_site_paused(self, session: Session, actor: Actor, site_id: int, is_paused: bool) -> Site:
         """Drain (pause) a site: its printers finish current plates and start no new ones."""
         require(actor, Action.MANAGE_PRINTERS, site_id)
-        site = get_or_404(session, Site, site_id, "site")
+        site = get_existing(session, Site, site_id, "site")
         site.is_paused = is_paused
         record(session, actor, self._clock.now(), "site.drain" if is_paused else "site.resume", "site", site_id)
         return site
@@ -58,7 +46,7 @@ class RegistryService:
         Raises NotFound for an unknown site, InputError naming part ids that do not exist.
         """
         require(actor, Action.MANAGE_PRINTERS, site_id)
-        site = get_or_404(session, Site, site_id, "site")
+        site = get_existing(session, Site, site_id, "site")
         _check_parts_exist(session, data.allowed_part_ids)
         values = data.model_dump()
         before = {key: _jsonable(getattr(site, key)) for key in values}
@@ -76,7 +64,7 @@ class RegistryService:
 
     def get_site(self, session: Session, actor: Actor, site_id: int) -> Site:
         require(actor, Action.READ)
-        return get_or_404(session, Site, site_id, "site")
+        return get_existing(session, Site, site_id, "site")
 
     def create_hospital(self, session: Session, actor: Actor, data: HospitalCreate) -> Hospital:
         require(actor, Action.MANAGE_SITES)
@@ -93,45 +81,7 @@ class RegistryService:
 
     def get_hospital(self, session: Session, actor: Actor, hospital_id: int) -> Hospital:
         require(actor, Action.READ)
-        return get_or_404(session, Hospital, hospital_id, "hospital")
-
-    def create_profile(self, session: Session, actor: Actor, data: ProfileCreate) -> PrinterProfile:
-        require(actor, Action.MANAGE_SITES)
-        self._unique_name(session, PrinterProfile, data.name, "printer profile")
-        profile = PrinterProfile(**data.model_dump())
-        session.add(profile)
-        session.flush()
-        record(session, actor, self._clock.now(), "profile.create", "printer_profile", profile.id, {"name": profile.name})
-        return profile
-
-    def ensure_catalog_profiles(self, session: Session, actor: Actor) -> None:
-        """Add the profiles printfarm ships with (printers/catalog.py) that are not there yet."""
-        existing = set(session.scalars(select(PrinterProfile.name)))
-        for spec in PROFILES.values():
-            if spec.name not in existing:
-                self.create_profile(
-                    session,
-                    actor,
-                    ProfileCreate(
-                        name=spec.name,
-                        printer_model=spec.printer_model,
-                        nozzle_mm=spec.nozzle_mm,
-                        build_x_mm=spec.build_x_mm,
-                        build_y_mm=spec.build_y_mm,
-                        build_z_mm=spec.build_z_mm,
-                        slicer_config=spec.slicer_config,
-                    ),
-                )
-
-    def list_profiles(self, session: Session, actor: Actor) -> list[PrinterProfile]:
-        require(actor, Action.READ)
-        return list(session.scalars(select(PrinterProfile).order_by(PrinterProfile.id)))
-
-    def get_profile_by_name(self, session: Session, name: str) -> PrinterProfile:
-        profile = session.scalar(select(PrinterProfile).where(PrinterProfile.name == name))
-        if profile is None:
-            raise NotFound(f"printer profile {name!r} does not exist")
-        return profile
+        return get_existing(session, Hospital, hospital_id, "hospital")
 
 
 def _check_parts_exist(session: Session, part_ids: list[int] | None) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
-from printfarm.api.deps import ActorDep, ServicesDep
+from printfarm.api.deps import ActorDep, ServicesDep, SessionDep
 from printfarm.jobs.rules import JobState
 
 router = APIRouter(tags=["stats"])
@@ -32,11 +32,10 @@ def _family(name: str, kind: str, help_text: str, samples: Iterable[tuple[dict[s
     response_class=PlainTextResponse,
     summary="Prometheus metrics (any token; Prometheus sends it with `authorization: {credentials: ...}`)",
 )
-def metrics(actor: ActorDep, svc: ServicesDep) -> PlainTextResponse:
-    with svc.db.unit_of_work() as session:
-        printers = svc.dashboard.printers_by_status(session, actor)
-        jobs = svc.dashboard.jobs_by_state(session, actor)
-        sites = svc.dashboard.units_by_site(session, actor)
+def metrics(actor: ActorDep, svc: ServicesDep, session: SessionDep) -> PlainTextResponse:
+    printers = svc.dashboard.printers_by_status(session, actor)
+    jobs = svc.dashboard.jobs_by_state(session, actor)
+    sites = svc.dashboard.units_by_site(session, actor)
     stats = svc.tracking.stats
     passes, pass_seconds, last_pass, longest_pass = svc.dispatch_timing.snapshot()
     site_labels = [({"site_id": s.site_id, "site": s.site_name}, s) for s in sites]

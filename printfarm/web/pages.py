@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session
 
 from printfarm import __version__
-from printfarm.api.deps import ActorDep, ServicesDep
+from printfarm.api.deps import ActorDep, ServicesDep, SessionDep
 from printfarm.api.errors import status_for
 from printfarm.audit.service import list_events
 from printfarm.auth.rules import Action, Actor, may
@@ -42,13 +42,8 @@ def static_files() -> StaticFiles:
     return StaticFiles(directory=HERE / "static")
 
 
-def _signed_in(request: Request, svc: Services, token: str | None) -> Actor | None:
+def _signed_in(request: Request, svc: Services, session: Session, token: str | None) -> Actor | None:
     """The actor of a token, or None; bad tokens count against the client's address like the API's."""
-    with svc.db.unit_of_work() as session:
-        return _actor(request, svc, session, token)
-
-
-def _actor(request: Request, svc: Services, session: Session, token: str | None) -> Actor | None:
     if not token:
         return None
     address = request.client.host if request.client else "unknown"
@@ -68,29 +63,30 @@ def _safe_next(path: str | None) -> str:
 
 
 def _page(
-    request: Request, svc: Services, name: str, title: str, build: Callable[[Session, Actor], dict[str, Any]]
+    request: Request, svc: Services, session: Session, name: str, title: str,
+    build: Callable[[Actor], dict[str, Any]],
 ) -> Response:
     token = request.query_params.get("token")
     if token:  # a link with ?token= (the demo prints one): keep it in the cookie, drop it from the address
         query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "token"])
         response: Response = RedirectResponse(request.url.path + (f"?{query}" if query else ""), status_code=303)
-        if _signed_in(request, svc, token) is not None:
+        if _signed_in(request, svc, session, token) is not None:
             _set_cookie(response, token)
         return response
     fragment = request.headers.get("x-fragment") == "1"
     context: dict[str, Any] = {"version": __version__}
     actor: Actor | None = None
     try:
-        # One unit of work signs in and builds the page: a live page polls every second, and on
-        # PostgreSQL a second transaction is two more round trips (BEGIN, COMMIT) per poll.
-        with svc.db.unit_of_work() as session:
-            actor = _actor(request, svc, session, request.cookies.get(COOKIE))
-            if actor is not None:
-                context.update(actor=actor, may_audit=may(actor, Action.READ_AUDIT))
-                context.update(build(session, actor))
+        # The request's one unit of work signs in and builds the page: a live page polls every second,
+        # and on PostgreSQL a second transaction is two more round trips (BEGIN, COMMIT) per poll.
+        actor = _signed_in(request, svc, session, request.cookies.get(COOKIE))
+        if actor is not None:
+            context.update(actor=actor, may_audit=may(actor, Action.READ_AUDIT))
+            context.update(build(actor))
     except TooManyBadTokens:
         raise
     except PrintfarmError as err:
+        session.rollback()  # answered with a page instead of raised: undo the build as a raise would
         return templates.TemplateResponse(
             request, "error.html", {**context, "title": title, "page": name, "error": err}, status_code=status_for(err)
         )
@@ -119,10 +115,11 @@ def login_form(request: Request, next: str | None = None) -> Response:
 
 @router.post("/login", response_class=HTMLResponse)
 def login(
-    request: Request, svc: ServicesDep, token: Annotated[str, Form(max_length=200)], next: Annotated[str, Form(max_length=500)] = "/"
+    request: Request, svc: ServicesDep, session: SessionDep, token: Annotated[str, Form(max_length=200)],
+    next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
     token = token.strip()
-    if _signed_in(request, svc, token) is None:
+    if _signed_in(request, svc, session, token) is None:
         context = {"next": _safe_next(next), "error": "That token is unknown, revoked or expired.", "version": __version__}
         return templates.TemplateResponse(request, "login.html", context, status_code=401)
     response = RedirectResponse(_safe_next(next), status_code=303)
@@ -141,8 +138,8 @@ def logout() -> Response:
 
 
 @router.get("/", response_class=HTMLResponse)
-def overview_page(request: Request, svc: ServicesDep) -> Response:
-    def build(session: Session, actor: Actor) -> dict[str, Any]:
+def overview_page(request: Request, svc: ServicesDep, session: SessionDep) -> Response:
+    def build(actor: Actor) -> dict[str, Any]:
         overview = svc.dashboard.overview(session, actor)
         return {
             "o": overview,
@@ -153,15 +150,15 @@ def overview_page(request: Request, svc: ServicesDep) -> Response:
             ),
         }
 
-    return _page(request, svc, "overview", "Overview", build)
+    return _page(request, svc, session, "overview", "Overview", build)
 
 
 @router.get("/printers", response_class=HTMLResponse)
 def printers_page(
-    request: Request, svc: ServicesDep, site: Annotated[str | None, Query(max_length=12)] = None,
+    request: Request, svc: ServicesDep, session: SessionDep, site: Annotated[str | None, Query(max_length=12)] = None,
     attention: bool = False, page: PageInt = 1, after: PrinterIdQuery = None, before: PrinterIdQuery = None,
 ) -> Response:
-    def build(session: Session, actor: Actor) -> dict[str, Any]:
+    def build(actor: Actor) -> dict[str, Any]:
         # No site in the address: an operator starts at its own site; `site=` (empty) means all sites.
         if site is None:
             site_id = actor.site_id
@@ -176,42 +173,46 @@ def printers_page(
         )
         return {"wall": wall}
 
-    return _page(request, svc, "printers", "Printers", build)
+    return _page(request, svc, session, "printers", "Printers", build)
 
 
 @router.get("/sites", response_class=HTMLResponse)
-def sites_page(request: Request, svc: ServicesDep) -> Response:
-    return _page(request, svc, "sites", "Sites", lambda session, actor: {"sites": svc.dashboard.sites(session, actor)})
+def sites_page(request: Request, svc: ServicesDep, session: SessionDep) -> Response:
+    return _page(request, svc, session, "sites", "Sites", lambda actor: {"sites": svc.dashboard.sites(session, actor)})
 
 
 @router.get("/batches", response_class=HTMLResponse)
-def batches_page(request: Request, svc: ServicesDep, all: bool = False, page: PageInt = 1) -> Response:
-    def build(session: Session, actor: Actor) -> dict[str, Any]:
+def batches_page(
+    request: Request, svc: ServicesDep, session: SessionDep, all: bool = False, page: PageInt = 1
+) -> Response:
+    def build(actor: Actor) -> dict[str, Any]:
         return {"batches": svc.dashboard.batches(session, actor, open_only=not all, page=page)}
 
-    return _page(request, svc, "batches", "Batches", build)
+    return _page(request, svc, session, "batches", "Batches", build)
 
 
 @router.get("/hospitals", response_class=HTMLResponse)
-def hospitals_page(request: Request, svc: ServicesDep) -> Response:
-    return _page(
-        request, svc, "hospitals", "Hospitals", lambda session, actor: {"hospitals": svc.dashboard.hospitals(session, actor)}
-    )
+def hospitals_page(request: Request, svc: ServicesDep, session: SessionDep) -> Response:
+    def build(actor: Actor) -> dict[str, Any]:
+        return {"hospitals": svc.dashboard.hospitals(session, actor)}
+
+    return _page(request, svc, session, "hospitals", "Hospitals", build)
 
 
 @router.get("/audit", response_class=HTMLResponse)
-def audit_page(request: Request, svc: ServicesDep, before: Annotated[int | None, Query(ge=1)] = None) -> Response:
-    def build(session: Session, actor: Actor) -> dict[str, Any]:
+def audit_page(
+    request: Request, svc: ServicesDep, session: SessionDep, before: Annotated[int | None, Query(ge=1)] = None
+) -> Response:
+    def build(actor: Actor) -> dict[str, Any]:
         events = list_events(session, actor, 100, before)
         return {"events": events, "before": before}
 
-    return _page(request, svc, "audit", "Audit log", build)
+    return _page(request, svc, session, "audit", "Audit log", build)
 
 
 # -- JSON ----------------------------------------------------------------------------------------
 
 
 @api_router.get("/api/dashboard", summary="What the overview page shows: totals, top sites, units per day, open batches")
-def dashboard(actor: ActorDep, svc: ServicesDep) -> Overview:
-    with svc.db.unit_of_work() as session:
-        return svc.dashboard.overview(session, actor)
+def dashboard(actor: ActorDep, svc: ServicesDep, session: SessionDep) -> Overview:
+    return svc.dashboard.overview(session, actor)

@@ -53,7 +53,7 @@ def test_a_batch_prints_on_two_real_octoprints_and_counts_per_site(two_octoprint
     app = create_app(settings)
     services = app.state.services
     with services.db.unit_of_work() as session:
-        services.registry.ensure_catalog_profiles(session, SYSTEM)
+        services.profiles.ensure_catalog(session, SYSTEM)
         admin, _ = services.tokens.create(session, SYSTEM, role=Role.ADMIN, name="e2e")
     auth = {"Authorization": f"Bearer {admin}"}
 

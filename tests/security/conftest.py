@@ -31,7 +31,7 @@ def configured_world(database_url: str, tmp_path: Path) -> Iterator[Callable[...
         world = World(client=TestClient(app, raise_server_exceptions=False), services=app.state.services, fleet=fleet)
         worlds.append(world)
         with world.services.db.unit_of_work() as session:
-            world.services.registry.ensure_catalog_profiles(session, SYSTEM)
+            world.services.profiles.ensure_catalog(session, SYSTEM)
         world.token_for("admin", Role.ADMIN)
         return world
 

@@ -101,7 +101,7 @@ def test_registering_a_redirecting_printer_through_the_api_saves_nothing(databas
     app = create_app(settings, run_background=False)  # the real OctoPrint client, not the fake fleet
     services = app.state.services
     with services.db.unit_of_work() as session:
-        services.registry.ensure_catalog_profiles(session, SYSTEM)
+        services.profiles.ensure_catalog(session, SYSTEM)
         admin, _ = services.tokens.create(session, SYSTEM, role=Role.ADMIN, name="admin")
     headers = {"Authorization": f"Bearer {admin}"}
     with TestClient(app) as client, http_server("127.0.0.2") as elsewhere, \

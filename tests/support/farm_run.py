@@ -49,7 +49,7 @@ def seed_farm(database_url: str, data_dir: Path, farm: SimulatedFarm, units: int
     services = build_services(Settings(data_dir=data_dir, database_url=database_url))
     try:
         with services.db.unit_of_work() as session:
-            services.registry.ensure_catalog_profiles(session, SYSTEM)
+            services.profiles.ensure_catalog(session, SYSTEM)
             sites = {}
             for info in farm.listing():
                 if info.site not in sites:

@@ -77,7 +77,7 @@ def make_world(database_url: str, data_dir: Path, clock: Clock | None = None) ->
     app = create_app(settings, run_background=False, printer_clients=fleet, clock=clock)
     world = World(client=TestClient(app, raise_server_exceptions=False), services=app.state.services, fleet=fleet)
     with world.services.db.unit_of_work() as session:
-        world.services.registry.ensure_catalog_profiles(session, SYSTEM)
+        world.services.profiles.ensure_catalog(session, SYSTEM)
     world.token_for("admin", Role.ADMIN)
     return world
 

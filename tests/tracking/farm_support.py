@@ -81,7 +81,7 @@ def seed(services: Services, farm: SimulatedFarm, plates: int) -> dict[str, Any]
     """Two sites, the farm's printers, an approved part with a 4-unit print file and a batch; tokens."""
     ids: dict[str, Any] = {"printers": {}}
     with services.db.unit_of_work() as session:
-        services.registry.ensure_catalog_profiles(session, SYSTEM)
+        services.profiles.ensure_catalog(session, SYSTEM)
         sites = {name: services.registry.create_site(session, SYSTEM, SiteCreate(name=name)).id for name in ("acme", "uni")}
         hospital = services.registry.create_hospital(session, SYSTEM, HospitalCreate(name="Sahlgrenska"))
         part = services.parts.create(session, SYSTEM, name="RC3 headband")

@@ -36,7 +36,7 @@ def _seed(app: Any, fleet: FakePrinterFleet, prefix: str) -> dict[str, Any]:
     services = app.state.services
     ids: dict[str, Any] = {}
     with services.db.unit_of_work() as session:
-        services.registry.ensure_catalog_profiles(session, SYSTEM)
+        services.profiles.ensure_catalog(session, SYSTEM)
         for site, auto in (("acme", False), ("uni", True)):  # uni's QC is accepted automatically
             site_id = services.registry.create_site(session, SYSTEM, SiteCreate(name=site, auto_accept_qc=auto)).id
             url = f"http://{site}.printers.invalid"
