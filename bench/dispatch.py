@@ -45,7 +45,7 @@ import sqlalchemy as sa
 
 from printfarm.adapters.gcode import analyse_gcode
 from printfarm.adapters.octoprint.fake import FakePrinterClient, FakePrinterFleet
-from printfarm.adapters.octoprint.port import PrinterClient
+from printfarm.printers.port import PrinterClient
 from printfarm.app import build_services
 from printfarm.auth.rules import SYSTEM
 from printfarm.db.migrate import upgrade

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import os
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,8 +18,8 @@ from printfarm import __version__
 from printfarm.adapters.gcode.analyse import analyse_gcode
 from printfarm.adapters.mqtt.broker import EmbeddedBroker
 from printfarm.adapters.mqtt.ingest import MqttIngest, RawMessage
+from printfarm.adapters.octoprint.mqtt_feed import OCTOPRINT_MQTT_FEED
 from printfarm.adapters.octoprint.octorest_client import make_octorest_client_factory
-from printfarm.adapters.octoprint.port import PrinterClientFactory
 from printfarm.adapters.slicer import slice_stl
 from printfarm.adapters.secrets import SecretBox, load_or_create_key
 from printfarm.adapters.stl import StlLimits, validate_stl
@@ -56,6 +56,9 @@ from printfarm.parts.compat import print_file_problems
 from printfarm.parts.service import PartService
 from printfarm.printers.api import router as printers_router
 from printfarm.printers.catalog import ProfileSpec
+from printfarm.printers.health import PrinterHealth
+from printfarm.printers.kinds import OCTOPRINT, PrinterKinds
+from printfarm.printers.port import PrinterClientFactory
 from printfarm.printers.repository import base_topics
 from printfarm.printers.service import PrinterService
 from printfarm.registry.api import router as registry_router
@@ -87,14 +90,20 @@ def build_services(
     *,
     clock: Clock | None = None,
     printer_clients: PrinterClientFactory | None = None,
+    printer_kinds: Mapping[str, PrinterClientFactory] | None = None,
     bus: EventBus | None = None,
 ) -> Services:
-    """Every service of one process, over the adapters the settings choose; events go to bus."""
+    """Every service of one process, over the adapters the settings choose; events go to bus.
+
+    printer_clients replaces the octoprint kind's client factory; printer_kinds adds further kinds.
+    """
     clock = clock or SystemClock()
     db = Database(make_engine(settings.effective_database_url), bus)
     store = FileStore(settings.file_store_dir)
     secrets = SecretBox(load_or_create_key(settings.secret_key, settings.data_dir))
-    clients = printer_clients or make_octorest_client_factory(settings.printer_timeout_seconds)
+    kinds = PrinterKinds(
+        {OCTOPRINT: printer_clients or make_octorest_client_factory(settings.printer_timeout_seconds), **(printer_kinds or {})}
+    )
     stl_limits = StlLimits(max_bytes=settings.stl_max_bytes, max_triangles=settings.stl_max_triangles)
 
     def validate(data: bytes, build_volume_mm: tuple[float, float, float] | None) -> dict[str, Any]:
@@ -116,7 +125,7 @@ def build_services(
     def compatible(analysis: dict[str, Any], profile: ProfileSpec, material: str | None) -> list[str]:
         return print_file_problems(analysis, profile, material)
 
-    printers = PrinterService(clock, secrets, clients, allowed_networks=settings.printer_allowed_networks)
+    printers = PrinterService(clock, secrets, kinds, allowed_networks=settings.printer_allowed_networks)
     requests, deliveries = RequestService(clock), DeliveryService(clock)
     return Services(
         settings=settings,
@@ -139,6 +148,7 @@ def build_services(
             db, clock, printers, store, stall_at=os.environ.get("PRINTFARM_TEST_DISPATCH_STALL") or None
         ),
         tracking=TrackingService(db, clock, printers),
+        health=PrinterHealth(db, clock, printers),
         requests=requests,
         deliveries=deliveries,
         exchange=ExchangeService(clock),
@@ -187,6 +197,7 @@ class Runtime:
             on_batch=on_batch,
             on_connect=lambda: self.scheduler.once(RECONCILE_TASK, tracking.reconcile),
             shared_group=settings.mqtt_shared_group,
+            topic_filters=OCTOPRINT_MQTT_FEED.topic_filters,
         )
         with self.services.db.unit_of_work() as session:
             self.ingest.watch(base_topics(session))
@@ -207,7 +218,7 @@ class Runtime:
         self.scheduler.every(
             DISPATCH_TASK, settings.dispatch_interval_seconds, timed(self.services.dispatch_timing, dispatch.run_pass)
         )
-        self.scheduler.every(HEALTH_TASK, HEALTH_INTERVAL_SECONDS, dispatch.check_printers)
+        self.scheduler.every(HEALTH_TASK, HEALTH_INTERVAL_SECONDS, self.services.health.check_printers)
         silence = settings.printer_silence_seconds
         self.scheduler.every(
             SILENT_PRINTERS_TASK, min(HEALTH_INTERVAL_SECONDS, max(0.5, silence / 2)),

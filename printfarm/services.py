@@ -19,6 +19,7 @@ from printfarm.metrics.service import DashboardService
 from printfarm.metrics.timing import DurationStats
 from printfarm.output.service import OutputService
 from printfarm.parts.service import PartService
+from printfarm.printers.health import PrinterHealth
 from printfarm.printers.service import PrinterService
 from printfarm.registry.service import RegistryService
 from printfarm.settings import Settings
@@ -40,6 +41,7 @@ class Services:
     output: OutputService
     dispatch: DispatchService
     tracking: TrackingService
+    health: PrinterHealth
     requests: RequestService
     deliveries: DeliveryService
     exchange: ExchangeService
