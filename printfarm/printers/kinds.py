@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import NoReturn
 
-from printfarm.errors import ConfigError, InputError
-from printfarm.printers.port import PrinterClientFactory
+from printfarm.errors import ConfigError, InputError, PrinterUnreachable
+from printfarm.printers.port import PrinterClient, PrinterClientFactory, PrinterSnapshot
 
 #: The first kind, and the kind of every printer registered without one.
 OCTOPRINT = "octoprint"
@@ -33,8 +34,45 @@ class PrinterKinds:
         return kind
 
     def factory(self, kind: str) -> PrinterClientFactory:
-        """The client factory of a stored printer's kind; ConfigError when this process cannot drive it."""
+        """The client factory of a stored printer's kind.
+
+        A kind this process has no factory for (a replica wired with fewer kinds, say) gets clients
+        whose every call raises PrinterUnreachable saying so: its printers go offline with backoff
+        and their plates return, while every other printer is driven as usual.
+        """
         factory = self._factories.get(kind)
         if factory is None:
-            raise ConfigError(f"printer kind {kind!r} has no client factory here (kinds: {', '.join(self.names)})")
+            reason = f"printer kind {kind!r} has no client factory here (kinds: {', '.join(self.names)})"
+            return lambda base_url, api_key: _UndrivenClient(f"printer {base_url}: {reason}")
         return factory
+
+
+class _UndrivenClient(PrinterClient):
+    """A printer of a kind this process cannot drive: every call raises PrinterUnreachable."""
+
+    def __init__(self, message: str) -> None:
+        self._message = message
+
+    def _refuse(self) -> NoReturn:
+        raise PrinterUnreachable(self._message)
+
+    def check(self) -> str:
+        self._refuse()
+
+    def ensure_connected(self) -> None:
+        self._refuse()
+
+    def status(self) -> PrinterSnapshot:
+        self._refuse()
+
+    def start_print(self, filename: str, gcode: bytes) -> None:
+        self._refuse()
+
+    def cancel(self) -> None:
+        self._refuse()
+
+    def pause(self) -> None:
+        self._refuse()
+
+    def resume(self) -> None:
+        self._refuse()

@@ -50,7 +50,7 @@ class PrinterService:
         self._kinds = kinds
 
     def client_for(self, printer: Printer) -> PrinterClient:
-        """A client for the printer, made by its kind's factory; ConfigError for a kind not wired here."""
+        """A client for the printer, made by its kind's factory (printers.kinds.PrinterKinds.factory)."""
         factory = self._kinds.factory(printer.kind)
         return factory(printer.base_url, self._secrets.decrypt(printer.api_key_encrypted))
 

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 from support.world import PRINTER_KEY, World, seed
 
 from printfarm.adapters.octoprint.fake import FakePrinterFleet
 from printfarm.app import create_app
 from printfarm.auth.rules import SYSTEM, Role
 from printfarm.db.tables import Printer
-from printfarm.errors import ConfigError
+from printfarm.errors import ConfigError, PrinterUnreachable
 from printfarm.printers.kinds import OCTOPRINT, PrinterKinds
 from printfarm.settings import Settings
 
@@ -94,5 +95,25 @@ def test_the_registry_needs_its_default_kind_and_names_the_kinds_it_lacks() -> N
         PrinterKinds({"gateway": fleet})
     kinds = PrinterKinds({OCTOPRINT: fleet})
     assert kinds.names == [OCTOPRINT] and kinds.checked(None) == OCTOPRINT and kinds.factory(OCTOPRINT) is fleet
-    with pytest.raises(ConfigError, match=r"printer kind 'moonraker' has no client factory here \(kinds: octoprint\)"):
-        kinds.factory("moonraker")
+    undriven = kinds.factory("moonraker")("http://klipper.invalid", "k")
+    with pytest.raises(PrinterUnreachable) as caught:
+        undriven.check()
+    assert str(caught.value) == "printer http://klipper.invalid: printer kind 'moonraker' has no client factory here (kinds: octoprint)"
+    for call in (undriven.status, undriven.ensure_connected, undriven.cancel, lambda: undriven.start_print("a.gcode", b"")):
+        with pytest.raises(PrinterUnreachable):
+            call()
+
+
+def test_a_printer_of_a_kind_this_process_cannot_drive_goes_offline_and_its_plate_returns(world: World) -> None:
+    with world.services.db.unit_of_work() as session:  # registered through a replica wired with more kinds
+        printer = session.get(Printer, world.ids["acme/mk3-1"])
+        assert printer is not None
+        printer.kind = "moonraker"
+    result = world.dispatch()
+    assert (result.claimed, result.started, result.failed) == (2, 1, 1)
+    acme = world.ok("admin", "GET", f"/api/printers/{world.ids['acme/mk3-1']}")
+    assert acme["connection"] == "offline" and acme["kind"] == "moonraker" and acme["current_job"] is None
+    with world.services.db.unit_of_work() as session:  # its backoff ran out: the health task asks it again
+        session.execute(update(Printer).values(retry_after=None))
+    assert world.services.health.check_printers() == 0
+    assert world.ok("admin", "GET", f"/api/printers/{world.ids['acme/mk3-1']}")["connection"] == "offline"
