@@ -45,7 +45,7 @@ import sqlalchemy as sa
 
 from printfarm.adapters.gcode import analyse_gcode
 from printfarm.adapters.octoprint.fake import FakePrinterClient, FakePrinterFleet
-from printfarm.adapters.octoprint.port import PrinterClient
+from printfarm.printers.port import PrinterClient
 from printfarm.auth.rules import SYSTEM
 from printfarm.db.migrate import upgrade
 from printfarm.db.tables import Batch, Hospital, Part, Printer, PrinterProfile, PrintFile, PrintJob, Site

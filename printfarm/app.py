@@ -4,12 +4,12 @@ ingest, scheduler tasks) started and stopped by its lifespan."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 
 from fastapi import FastAPI
 
 from printfarm import __version__
-from printfarm.adapters.octoprint.port import PrinterClientFactory
+from printfarm.printers.port import PrinterClientFactory
 from printfarm.api.errors import ERROR_RESPONSES, install_error_handlers
 from printfarm.api.multipart import CompleteMultipartOnly
 from printfarm.audit.api import router as audit_router
@@ -45,6 +45,7 @@ def create_app(
     run_background: bool = True,
     clock: Clock | None = None,
     printer_clients: PrinterClientFactory | None = None,
+    printer_kinds: Mapping[str, PrinterClientFactory] | None = None,
     dispatch_checkpoint: Callable[[str], None] | None = None,
 ) -> FastAPI:
     """The FastAPI application; with run_background it also runs ingest and the scheduler.
@@ -52,7 +53,8 @@ def create_app(
     Without services it builds them (wiring.build_services, which documents the other arguments).
     """
     services = services or build_services(
-        settings, clock=clock, printer_clients=printer_clients, dispatch_checkpoint=dispatch_checkpoint,
+        settings, clock=clock, printer_clients=printer_clients, printer_kinds=printer_kinds,
+        dispatch_checkpoint=dispatch_checkpoint,
     )
     runtime = Runtime(services) if run_background else None
 

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from printfarm.adapters.mqtt.broker import EmbeddedBroker
 from printfarm.adapters.mqtt.ingest import MqttIngest, RawMessage
+from printfarm.adapters.octoprint.mqtt_feed import OCTOPRINT_MQTT_FEED
 from printfarm.events import DISPATCH_WAKERS, PrinterRegistered
 from printfarm.ingest_worker import Ack, IngestWorker
 from printfarm.metrics.timing import timed
@@ -67,6 +68,7 @@ class Runtime:
             on_batch=on_batch,
             on_connect=lambda: self.scheduler.once(RECONCILE_TASK, tracking.reconcile),
             shared_group=settings.mqtt_shared_group,
+            topic_filters=OCTOPRINT_MQTT_FEED.topic_filters,
         )
         with self.services.db.unit_of_work() as session:
             self.ingest.watch(base_topics(session))
@@ -87,7 +89,7 @@ class Runtime:
         self.scheduler.every(
             DISPATCH_TASK, settings.dispatch_interval_seconds, timed(self.services.dispatch_timing, dispatch.run_pass)
         )
-        self.scheduler.every(HEALTH_TASK, HEALTH_INTERVAL_SECONDS, dispatch.check_printers)
+        self.scheduler.every(HEALTH_TASK, HEALTH_INTERVAL_SECONDS, self.services.health.check_printers)
         silence = settings.printer_silence_seconds
         self.scheduler.every(
             SILENT_PRINTERS_TASK, min(HEALTH_INTERVAL_SECONDS, max(0.5, silence / 2)),

@@ -20,6 +20,7 @@ from printfarm.metrics.timing import DurationStats
 from printfarm.output.service import OutputService
 from printfarm.parts.service import PartService
 from printfarm.printers.profiles import ProfileService
+from printfarm.printers.health import PrinterHealth
 from printfarm.printers.service import PrinterService
 from printfarm.registry.service import RegistryService
 from printfarm.settings import Settings
@@ -42,6 +43,7 @@ class Services:
     output: OutputService
     dispatch: DispatchService
     tracking: TrackingService
+    health: PrinterHealth
     requests: RequestService
     deliveries: DeliveryService
     exchange: ExchangeService

@@ -8,14 +8,13 @@ Nothing here starts a thread or opens a socket: that is the runtime's (printfarm
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from printfarm.adapters.gcode.analyse import analyse_gcode
 from printfarm.adapters.octoprint.octorest_client import make_octorest_client_factory
-from printfarm.adapters.octoprint.port import PrinterClientFactory
 from printfarm.adapters.secrets import SecretBox, load_or_create_key
 from printfarm.adapters.slicer import slice_stl
 from printfarm.adapters.stl import StlLimits, validate_stl
@@ -37,6 +36,9 @@ from printfarm.output.service import OutputService
 from printfarm.parts.compat import print_file_problems
 from printfarm.parts.service import PartService
 from printfarm.printers.catalog import ProfileSpec
+from printfarm.printers.health import PrinterHealth
+from printfarm.printers.kinds import OCTOPRINT, PrinterKinds
+from printfarm.printers.port import PrinterClientFactory
 from printfarm.printers.profiles import ProfileService
 from printfarm.printers.service import PrinterService
 from printfarm.registry.service import RegistryService
@@ -60,14 +62,20 @@ def build_tracking(
     *,
     clock: Clock | None = None,
     printer_clients: PrinterClientFactory | None = None,
+    printer_kinds: Mapping[str, PrinterClientFactory] | None = None,
     bus: EventBus | None = None,
 ) -> TrackingServices:
-    """The tracking services alone; the events of their commits go to bus (a new one if None)."""
+    """The tracking services alone; the events of their commits go to bus (a new one if None).
+
+    printer_clients replaces the octoprint kind's client factory; printer_kinds adds further kinds.
+    """
     clock = clock or SystemClock()
     db = Database(make_engine(settings.effective_database_url), bus)
     secrets = SecretBox(load_or_create_key(settings.secret_key, settings.data_dir))
-    clients = printer_clients or make_octorest_client_factory(settings.printer_timeout_seconds)
-    printers = PrinterService(clock, secrets, clients, allowed_networks=settings.printer_allowed_networks)
+    kinds = PrinterKinds(
+        {OCTOPRINT: printer_clients or make_octorest_client_factory(settings.printer_timeout_seconds), **(printer_kinds or {})}
+    )
+    printers = PrinterService(clock, secrets, kinds, allowed_networks=settings.printer_allowed_networks)
     return TrackingServices(db, clock, printers, TrackingService(db, clock, printers))
 
 
@@ -76,6 +84,7 @@ def build_services(
     *,
     clock: Clock | None = None,
     printer_clients: PrinterClientFactory | None = None,
+    printer_kinds: Mapping[str, PrinterClientFactory] | None = None,
     bus: EventBus | None = None,
     dispatch_checkpoint: Callable[[str], None] | None = None,
 ) -> Services:
@@ -85,7 +94,7 @@ def build_services(
     the runtime subscribes dispatch and the MQTT topics; dispatch_checkpoint, when given, is called
     at each of dispatch.service.CHECKPOINTS of a dispatch pass.
     """
-    core = build_tracking(settings, clock=clock, printer_clients=printer_clients, bus=bus)
+    core = build_tracking(settings, clock=clock, printer_clients=printer_clients, printer_kinds=printer_kinds, bus=bus)
     db, clock, printers = core.db, core.clock, core.printers
     store = FileStore(settings.file_store_dir)
     stl_limits = StlLimits(max_bytes=settings.stl_max_bytes, max_triangles=settings.stl_max_triangles)
@@ -130,6 +139,7 @@ def build_services(
         output=OutputService(clock),
         dispatch=DispatchService(db, clock, printers, store, checkpoint=dispatch_checkpoint),
         tracking=core.tracking,
+        health=PrinterHealth(db, clock, printers),
         requests=requests,
         deliveries=deliveries,
         exchange=ExchangeService(clock),

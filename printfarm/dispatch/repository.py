@@ -21,7 +21,7 @@ from printfarm.db.tables import Batch, Hospital, OutputByBatch, Part, Printer, P
 from printfarm.dispatch.rules import Assignment, FileChoice, IdlePrinter, OpenBatch
 from printfarm.jobs.rules import ACTIVE, JobState
 from printfarm.printers.catalog import ProfileSpec
-from printfarm.printers.rules import ConnectionState
+from printfarm.printers.rules import ConnectionState, online_columns
 
 
 #: pg_advisory_xact_lock key of the claim phase ("pfclaim" in ASCII): one replica claims at a time.
@@ -229,38 +229,18 @@ def lock_printer_rows(session: Session, printer_ids: set[int]) -> None:
 
 
 def printers_answered(session: Session, printer_ids: list[int], now: dt.datetime) -> None:
-    """Printers that accepted a start: online, no failures in a row (their beds: jobs/moves.py)."""
+    """Printers that accepted a start: online (as printers.health.mark_online), no failures in a row.
+
+    Their beds: jobs/moves.py.
+    """
     if printer_ids:
         session.execute(
             update(Printer)
             .where(Printer.id.in_(printer_ids))
-            .values(consecutive_failures=0, connection=ConnectionState.ONLINE, offline_checks=0, last_seen_at=now)
+            .values(consecutive_failures=0, **online_columns(now))
             .execution_options(synchronize_session=False)
         )
 
 
-def locked_printers(session: Session, printer_ids: set[int]) -> dict[int, Printer]:
-    return {
-        p.id: p
-        for p in session.scalars(select(Printer).where(Printer.id.in_(printer_ids)).order_by(Printer.id).with_for_update())
-    }
-
-
 def job_states(session: Session, job_ids: list[int]) -> dict[int, JobState]:
     return dict(session.execute(select(PrintJob.id, PrintJob.state).where(PrintJob.id.in_(job_ids))).all())
-
-
-def printers_to_check(session: Session, now: dt.datetime, limit: int) -> list[Printer]:
-    """Printers not known online whose retry time has come, oldest first, a small batch at a time."""
-    return list(
-        session.scalars(
-            select(Printer)
-            .where(
-                Printer.is_enabled.is_(True),
-                Printer.connection != ConnectionState.ONLINE,
-                or_(Printer.retry_after.is_(None), Printer.retry_after <= now),
-            )
-            .order_by(Printer.retry_after.is_(None).desc(), Printer.retry_after, Printer.id)
-            .limit(limit)
-        )
-    )

@@ -1,4 +1,4 @@
-"""The dispatch policy, pure: which idle printer gets which batch's plate, and retry backoff.
+"""The dispatch policy, pure: which idle printer gets which batch's plate (backoff is printers/rules.py).
 
 One pass of match():
 
@@ -36,8 +36,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from printfarm.parts.compat import print_file_problems
 from printfarm.printers.catalog import ProfileSpec
 
-#: Seconds before re-checking an unreachable printer, by how many checks failed in a row.
-BACKOFF_SECONDS = (15, 30, 60, 120, 240)
 #: Failed starts in a row after which a printer is disabled until an operator re-enables it.
 MAX_CONSECUTIVE_FAILURES = 3
 
@@ -319,9 +317,3 @@ def match(
                 if not queue:
                     del turns[key]
     return assignments
-
-
-def retry_delay(failed_checks: int) -> dt.timedelta:
-    """Backoff for an unreachable printer: 15, 30, 60, 120, then 240 s."""
-    index = min(max(failed_checks, 1), len(BACKOFF_SECONDS)) - 1
-    return dt.timedelta(seconds=BACKOFF_SECONDS[index])

@@ -1,4 +1,4 @@
-"""Dispatch use-cases: a pass (claim, then start), and printer health checks with backoff."""
+"""Dispatch use-cases: a pass (claim, then start); printer health and backoff are printers/health.py."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from printfarm.adapters.octoprint.port import PrinterClient
 from printfarm.adapters.storage import FileStore
 from printfarm.clock import Clock
 from printfarm.db.session import Database
@@ -27,14 +26,16 @@ from printfarm.dispatch.rules import (
     file_problems,
     heatups_left,
     match,
-    retry_delay,
     site_is_open,
 )
 from printfarm.errors import PrinterError, PrinterUnreachable, PrintfarmError
+from printfarm.events import PrinterFault, raise_event
 from printfarm.jobs import moves
 from printfarm.jobs.rules import RUNNING, JobState, remote_filename, remote_filename_around_id
 from printfarm.printers.catalog import ProfileSpec
-from printfarm.printers.rules import ConnectionState
+from printfarm.printers.health import hold_off, mark_unreachable
+from printfarm.printers.port import PrinterClient
+from printfarm.printers.repository import locked_printers
 from printfarm.printers.service import PrinterService
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,6 @@ class DispatchService:
         printers: PrinterService,
         store: FileStore,
         start_workers: int = 8,
-        health_workers: int = 8,
         checkpoint: Callable[[str], None] | None = None,
     ) -> None:
         self._db = db
@@ -94,7 +94,6 @@ class DispatchService:
         self._printers = printers
         self._store = store
         self._start_workers = start_workers
-        self._health_workers = health_workers
         self._checkpoint = checkpoint or (lambda point: None)
         self._fits_cache: dict[tuple[int, int, str], bool] = {}
         self._profiles: dict[int, ProfileSpec] = {}
@@ -262,77 +261,27 @@ class DispatchService:
                 moves.move_many(session, [send.job_id], JobState.UPLOADING, JobState.FAILED, now,
                                 failure_reason=f"start failed: {err}")
             # loaded after the moves (move_many expires the session's objects)
-            printers = repository.locked_printers(session, {send.printer_id for send, _ in failed}) if failed else {}
+            printers = locked_printers(session, {send.printer_id for send, _ in failed}) if failed else {}
             for send, err in failed:
-                self._record_failure(send, err, printers[send.printer_id], now)
+                self._record_failure(session, send, err, printers[send.printer_id], now)
                 result.failed += 1
                 result.errors.append(f"printer {send.printer_id}, job {send.job_id}: {err}")
         return orphans
 
     @staticmethod
-    def _record_failure(send: _Send, err: PrintfarmError, printer: Printer, now: dt.datetime) -> None:
+    def _record_failure(session: Session, send: _Send, err: PrintfarmError, printer: Printer, now: dt.datetime) -> None:
         """Count a failed start against its printer (its job was moved to FAILED already)."""
         log.warning("job %s failed to start on printer %s: %s", send.job_id, send.printer_id, err)
         if not isinstance(err, PrinterError):
             return  # our side failed (the file store): not the printer's fault
         printer.consecutive_failures += 1
         if isinstance(err, PrinterUnreachable):
-            printer.connection = ConnectionState.OFFLINE
-            printer.offline_checks += 1
-            printer.retry_after = now + retry_delay(printer.offline_checks)
+            mark_unreachable(session, printer, now, str(err))
         else:
-            printer.retry_after = now + retry_delay(printer.consecutive_failures)
+            hold_off(printer, now, printer.consecutive_failures)
         if printer.consecutive_failures >= MAX_CONSECUTIVE_FAILURES:
             printer.is_enabled = False
             printer.disabled_reason = f"{printer.consecutive_failures} failed starts in a row; last: {err}"[:500]
             log.warning("printer %s disabled: %s", printer.id, printer.disabled_reason)
+            raise_event(session, PrinterFault(now, printer.id, printer.disabled_reason))
 
-    # -- health --------------------------------------------------------------------------------
-
-    def check_printers(self, batch_size: int = 20) -> int:
-        """Ask printers not known online whether they are back; a few per tick, with backoff.
-
-        At most batch_size printers are asked per call, health_workers at a time, so a site coming
-        back (or a whole fleet starting) never turns into a reconnect storm. Returns how many came
-        online.
-        """
-        now = self._clock.now()
-        with self._db.unit_of_work() as session:
-            targets = [(p.id, self._printers.client_for(p)) for p in repository.printers_to_check(session, now, batch_size)]
-        if not targets:
-            return 0
-
-        def ask(target: tuple[int, PrinterClient]) -> tuple[int, bool]:
-            printer_id, client = target
-            try:
-                client.check()
-                return printer_id, True
-            except PrinterError as err:
-                log.info("printer %s still unreachable: %s", printer_id, err)
-                return printer_id, False
-
-        with ThreadPoolExecutor(max_workers=min(self._health_workers, len(targets))) as pool:
-            answers = list(pool.map(ask, targets))
-        came_online = 0
-        with self._db.unit_of_work() as session:
-            now = self._clock.now()
-            printers = repository.locked_printers(session, {pid for pid, _ in answers})
-            for printer_id, online in answers:
-                printer = printers.get(printer_id)
-                if printer is None:
-                    continue
-                if online:
-                    if printer.connection is not ConnectionState.ONLINE:
-                        log.info("printer %s is online", printer_id)
-                    printer.connection = ConnectionState.ONLINE
-                    printer.offline_checks = 0
-                    printer.retry_after = None
-                    printer.last_seen_at = now
-                    came_online += 1
-                else:
-                    if printer.connection is ConnectionState.ONLINE:
-                        log.info("printer %s is offline", printer_id)
-                    printer.connection = ConnectionState.OFFLINE
-                    printer.offline_checks += 1
-                    printer.retry_after = now + retry_delay(printer.offline_checks)
-        return came_online

@@ -14,7 +14,7 @@ router = APIRouter(tags=["printers"])
 @router.post(
     "/printers",
     status_code=status.HTTP_201_CREATED,
-    summary="Register an OctoPrint printer (it is called first; unreachable or a refused key saves nothing)",
+    summary="Register a printer (it is called first; unreachable or a refused key saves nothing)",
 )
 def register_printer(data: PrinterCreate, actor: ActorDep, svc: ServicesDep, session: SessionDep) -> PrinterRead:
     printer = svc.printers.register(session, actor, data)

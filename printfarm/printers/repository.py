@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import datetime as dt
+
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from printfarm.db.tables import Printer, PrinterProfile, PrintJob
 from printfarm.jobs.rules import ACTIVE
+from printfarm.printers.rules import ConnectionState
 
 
 def active_jobs_by_printer(session: Session, printer_ids: list[int] | None = None) -> dict[int, PrintJob]:
@@ -37,3 +40,27 @@ def profile_names(session: Session) -> set[str]:
 
 def list_profiles(session: Session) -> list[PrinterProfile]:
     return list(session.scalars(select(PrinterProfile).order_by(PrinterProfile.id)))
+
+
+def locked_printers(session: Session, printer_ids: set[int]) -> dict[int, Printer]:
+    """These printers, their rows locked in id order (the order every writer locks them in)."""
+    return {
+        p.id: p
+        for p in session.scalars(select(Printer).where(Printer.id.in_(printer_ids)).order_by(Printer.id).with_for_update())
+    }
+
+
+def printers_to_check(session: Session, now: dt.datetime, limit: int) -> list[Printer]:
+    """Printers not known online whose retry time has come, oldest first, a small batch at a time."""
+    return list(
+        session.scalars(
+            select(Printer)
+            .where(
+                Printer.is_enabled.is_(True),
+                Printer.connection != ConnectionState.ONLINE,
+                or_(Printer.retry_after.is_(None), Printer.retry_after <= now),
+            )
+            .order_by(Printer.retry_after.is_(None).desc(), Printer.retry_after, Printer.id)
+            .limit(limit)
+        )
+    )

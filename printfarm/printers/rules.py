@@ -1,14 +1,29 @@
-"""Printer states and the eligibility rule for receiving a plate."""
+"""Printer states, what "online" writes, and the backoff for printers that do not answer."""
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
+
+#: Seconds before asking a printer again, by how many attempts failed in a row.
+BACKOFF_SECONDS = (15, 30, 60, 120, 240)
 
 
 class ConnectionState(enum.StrEnum):
     UNKNOWN = "unknown"
     ONLINE = "online"
     OFFLINE = "offline"
+
+
+def online_columns(now: dt.datetime) -> dict[str, object]:
+    """A printer's columns once it answered: online, seen now, no failed checks, no wait."""
+    return {"connection": ConnectionState.ONLINE, "offline_checks": 0, "retry_after": None, "last_seen_at": now}
+
+
+def retry_delay(failed_attempts: int) -> dt.timedelta:
+    """Backoff for a printer that failed to answer (or to start) attempts in a row: 15, 30, 60, 120, then 240 s."""
+    index = min(max(failed_attempts, 1), len(BACKOFF_SECONDS)) - 1
+    return dt.timedelta(seconds=BACKOFF_SECONDS[index])
 
 
 def suggested_base_topic(site_name: str, printer_name: str) -> str:

@@ -11,13 +11,16 @@ class PrinterCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     site_id: int = Field(gt=0)
     name: str = Field(min_length=1, max_length=120)
-    base_url: str = Field(min_length=8, max_length=500, description="OctoPrint's address, http(s)://host:port")
+    base_url: str = Field(min_length=8, max_length=500, description="The printer server's address (OctoPrint's), http(s)://host:port")
     api_key: SecretStr = Field(min_length=1, max_length=200, description="Write-only: never returned")
     profile: str = Field(min_length=1, max_length=80, description="Printer profile name, e.g. prusa-mk3s-0.4")
     mqtt_base_topic: str | None = Field(
         None, max_length=200, description="Base topic of its OctoPrint-MQTT plugin; default printfarm/<site>/<printer>/"
     )
     loaded_material: str = Field("PLA", min_length=1, max_length=40)
+    kind: str | None = Field(
+        None, min_length=1, max_length=32, description="What drives it (printers.kinds); default octoprint"
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -61,6 +64,7 @@ class PrinterRead(BaseModel):
     id: int
     site_id: int
     name: str
+    kind: str
     base_url: str
     mqtt_base_topic: str
     profile_id: int

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from printfarm.adapters.net import resolve_host
-from printfarm.adapters.octoprint.port import PrinterClient, PrinterClientFactory
 from printfarm.adapters.secrets import SecretBox
 from printfarm.audit.service import record
 from printfarm.auth.rules import Action, Actor, require
@@ -22,8 +21,10 @@ from printfarm.errors import (
     AlreadyExists, InputError, PrinterAuthRejected, PrinterCommandFailed, PrinterUnreachable,
 )
 from printfarm.printers import profiles, repository
+from printfarm.printers.kinds import PrinterKinds
 from printfarm.printers.network import address_problem, parse_networks, url_host
-from printfarm.printers.rules import ConnectionState, suggested_base_topic
+from printfarm.printers.port import PrinterClient
+from printfarm.printers.rules import online_columns, suggested_base_topic
 from printfarm.printers.schemas import CurrentJob, PrinterCreate, PrinterRead, PrinterUpdate
 from printfarm.db.lookup import get_existing
 
@@ -35,28 +36,32 @@ class PrinterService:
         self,
         clock: Clock,
         secrets: SecretBox,
-        clients: PrinterClientFactory,
+        kinds: PrinterKinds,
         *,
         allowed_networks: Sequence[str] | None = None,
         resolve: Callable[[str], list[str]] = resolve_host,
     ) -> None:
-        """allowed_networks (CIDR strings), when given, are the only places a printer may be registered."""
+        """kinds: the client factory of each printer kind. allowed_networks (CIDR strings), when given,
+        are the only places a printer may be registered."""
         self._allowed_networks = parse_networks(allowed_networks) if allowed_networks is not None else None
         self._resolve = resolve
         self._clock = clock
         self._secrets = secrets
-        self._clients = clients
+        self._kinds = kinds
 
     def client_for(self, printer: Printer) -> PrinterClient:
-        return self._clients(printer.base_url, self._secrets.decrypt(printer.api_key_encrypted))
+        """A client for the printer, made by its kind's factory (printers.kinds.PrinterKinds.factory)."""
+        factory = self._kinds.factory(printer.kind)
+        return factory(printer.base_url, self._secrets.decrypt(printer.api_key_encrypted))
 
     def register(self, session: Session, actor: Actor, data: PrinterCreate) -> Printer:
         """Store a printer after it answered with this key.
 
-        Raises InputError when the printer is unreachable or refuses the key (nothing is saved),
-        NotFound for an unknown site or profile, AlreadyExists for a taken name or topic.
+        Raises InputError for an unknown kind or when the printer is unreachable or refuses the key
+        (nothing is saved), NotFound for an unknown site or profile, AlreadyExists for a taken name or topic.
         """
         require(actor, Action.MANAGE_PRINTERS, data.site_id)
+        kind = self._kinds.checked(data.kind)
         site = get_existing(session, Site, data.site_id, "site")
         profile = profiles.get_by_name(session, data.profile)
         topic = data.mqtt_base_topic or suggested_base_topic(site.name, data.name)
@@ -67,7 +72,7 @@ class PrinterService:
         self._check_address(data.base_url)
         api_key = data.api_key.get_secret_value()
         try:
-            version = self._clients(data.base_url, api_key).check()
+            version = self._kinds.factory(kind)(data.base_url, api_key).check()
         except PrinterAuthRejected as err:
             raise InputError(f"printer at {data.base_url} refused the API key: {err}") from err
         except PrinterUnreachable as err:
@@ -82,20 +87,21 @@ class PrinterService:
             base_url=data.base_url,
             api_key_encrypted=self._secrets.encrypt(api_key),
             mqtt_base_topic=topic,
+            kind=kind,
             loaded_material=data.loaded_material,
-            connection=ConnectionState.ONLINE,
             is_enabled=True,
             is_bed_clear=True,
-            last_seen_at=now,
             created_at=now,
+            **online_columns(now),  # it just answered
         )
         session.add(printer)
         session.flush()
         record(
             session, actor, now, "printer.register", "printer", printer.id,
-            {"site_id": site.id, "base_url": data.base_url, "octoprint_version": version, "mqtt_base_topic": topic},
+            {"site_id": site.id, "kind": kind, "base_url": data.base_url, "octoprint_version": version,
+             "mqtt_base_topic": topic},
         )
-        log.info("printer %s registered at site %s (%s, OctoPrint %s)", printer.id, site.id, data.base_url, version)
+        log.info("printer %s registered at site %s (%s, %s %s)", printer.id, site.id, data.base_url, kind, version)
         raise_event(session, PrinterRegistered(now, printer.id, site.id, topic))
         return printer
 

@@ -11,16 +11,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from printfarm.adapters.octoprint.mqtt_feed import parse_message
 from printfarm.clock import Clock
 from printfarm.db.retry import retried
 from printfarm.db.session import Database, lock_for_writing
 from printfarm.db.tables import Printer, PrintJob
-from printfarm.events import PrinterOffline, PrinterOnline, raise_event
 from printfarm.jobs import moves
 from printfarm.jobs.rules import JobState, can_move, job_id_from_filename
+from printfarm.printers.feed import BadMessage, MessageKind, PrinterMessage
+from printfarm.printers.health import mark_offline, mark_online
 from printfarm.printers.repository import base_topics
-from printfarm.printers.rules import ConnectionState
-from printfarm.tracking.messages import BadMessage, MessageKind, PrinterMessage, parse_message
 from printfarm.tracking.qc import plate_finished
 from printfarm.tracking.repository import JOBS, PRINTERS, job_owners_and_states, lock_rows, raise_progress, update_printers
 from printfarm.tracking.rules import merged_progress, target_for_event
@@ -165,16 +165,10 @@ class BatchApplier:
 
 def _connection_changed(session: Session, printer: Printer, is_connected: bool, now: dt.datetime) -> None:
     """The plugin's ``<base>mqtt`` topic: its client connected, or its last will (disconnected)."""
-    state = ConnectionState.ONLINE if is_connected else ConnectionState.OFFLINE
-    if printer.connection is not state:
-        log.info("printer %s is %s (MQTT)", printer.id, state.value)
-        raise_event(session, PrinterOnline(now, printer.id, "mqtt") if is_connected
-                    else PrinterOffline(now, printer.id, "its MQTT client disconnected"))
-    printer.connection = state
     if is_connected:
-        printer.last_seen_at = now
-        printer.offline_checks = 0
-        printer.retry_after = None
+        mark_online(session, printer, now, "mqtt")
+    else:
+        mark_offline(session, printer, now, "its MQTT client disconnected")
 
 
 def _event_moves_job(

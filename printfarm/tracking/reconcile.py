@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import or_, select
 
-from printfarm.adapters.octoprint.port import PrinterClient
 from printfarm.clock import Clock
 from printfarm.db.retry import retried
 from printfarm.db.session import Database, lock_for_writing
@@ -22,6 +21,8 @@ from printfarm.errors import PrinterError, PrinterUnreachable
 from printfarm.jobs import moves
 from printfarm.jobs.repository import jobs_to_reconcile
 from printfarm.jobs.rules import RUNNING, JobState, can_move
+from printfarm.printers.health import mark_seen
+from printfarm.printers.port import PrinterClient
 from printfarm.tracking.qc import plate_finished
 from printfarm.tracking.rules import settled_state
 from printfarm.tracking.stats import IngestCounters
@@ -111,7 +112,7 @@ class Reconciler:
         with self._db.unit_of_work() as session:
             printer = session.get(Printer, printer_id)
             if printer is not None:
-                printer.last_seen_at = self._clock.now()
+                mark_seen(printer, self._clock.now())
 
     def _settle(self, check: PlateCheck, target: JobState, reason: str | None) -> int:
         """Move a job to what its printer says; nothing if the job moved since (check.state) or is mid-start."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from printfarm.adapters.octoprint.port import PrinterStatus
+from printfarm.printers.port import PrinterSnapshot
 from printfarm.jobs.rules import JobState
 
 #: event name -> the state the job moves to (only if the move is allowed; otherwise nothing happens)
@@ -29,7 +29,7 @@ def merged_progress(current: int, reported: int | None) -> int:
     return max(current, min(100, max(0, int(reported))))
 
 
-def settled_state(current: JobState, remote_filename: str | None, status: PrinterStatus) -> tuple[JobState, str | None]:
+def settled_state(current: JobState, remote_filename: str | None, status: PrinterSnapshot) -> tuple[JobState, str | None]:
     """What a job in ``current`` is, given its printer's answer: (state, reason for a failure).
 
     The printer's file is ours when its name is the job's remote file name. A claimed or uploading

@@ -13,9 +13,9 @@ from typing import Any
 
 from printfarm.clock import Clock
 from printfarm.db.session import Database
+from printfarm.printers.feed import PrinterMessage
 from printfarm.printers.service import PrinterService
 from printfarm.tracking.apply import BatchApplier
-from printfarm.tracking.messages import PrinterMessage
 from printfarm.tracking.reconcile import Reconciler
 from printfarm.tracking.stats import IngestCounters, IngestStats
 

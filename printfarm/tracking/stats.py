@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from printfarm.tracking.messages import split_topic
+from printfarm.adapters.octoprint.mqtt_feed import split_topic
 
 log = logging.getLogger(__name__)
 

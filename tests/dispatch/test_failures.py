@@ -67,16 +67,16 @@ def test_an_unreachable_printer_goes_offline_its_plate_returns_and_checks_back_o
     asked = version_checks(device)
     for wait in (15, 30, 60, 120, 240, 240):
         clock.advance(wait - 1)
-        assert world.services.dispatch.check_printers() == 0
+        assert world.services.health.check_printers() == 0
         assert version_checks(device) == asked, f"asked before its {wait} s backoff ran out"
         clock.advance(1)
-        world.services.dispatch.check_printers()
+        world.services.health.check_printers()
         asked += 1
         assert version_checks(device) == asked
 
     device.is_reachable = True
     clock.advance(240)
-    assert world.services.dispatch.check_printers() == 1
+    assert world.services.health.check_printers() == 1
     assert printer(world, "acme/mk3-1")["connection"] == "online"
 
 
@@ -93,14 +93,14 @@ def test_health_checks_go_out_in_small_batches_never_a_storm(world: World, clock
     def asked() -> int:
         return sum(version_checks(d) - before[id(d)] for d in devices)
 
-    world.services.dispatch.check_printers(batch_size=20)
+    world.services.health.check_printers(batch_size=20)
     assert asked() == 20
-    world.services.dispatch.check_printers(batch_size=20)
+    world.services.health.check_printers(batch_size=20)
     assert asked() == 32  # the 12 not yet asked; the first 20 wait for their backoff
-    world.services.dispatch.check_printers(batch_size=20)
+    world.services.health.check_printers(batch_size=20)
     assert asked() == 32
     clock.advance(15)
-    world.services.dispatch.check_printers(batch_size=20)
+    world.services.health.check_printers(batch_size=20)
     assert asked() == 52
 
 

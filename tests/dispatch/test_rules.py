@@ -11,7 +11,6 @@ from printfarm.dispatch.rules import (
     file_problems,
     heatups_left,
     match,
-    retry_delay,
     site_is_open,
 )
 from printfarm.printers.catalog import PROFILES
@@ -77,12 +76,6 @@ def test_every_idle_printer_gets_a_plate_while_compatible_work_remains():
     result = match(idle, batches, files)
     assert sorted(a.printer_id for a in result) == list(range(1, 51))
     assert [a.batch_id for a in result].count(1) == 1
-
-
-def test_backoff_grows_then_caps():
-    assert [retry_delay(n) for n in range(1, 8)] == [
-        dt.timedelta(seconds=s) for s in (15, 30, 60, 120, 240, 240, 240)
-    ]
 
 
 def test_a_short_queue_is_shared_round_robin_by_sites():

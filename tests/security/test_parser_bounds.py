@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from printfarm.adapters.gcode import analyse_gcode
 from printfarm.errors import GcodeRejected
-from printfarm.tracking.messages import BadMessage, parse_message
+from printfarm.adapters.octoprint.mqtt_feed import parse_message
+from printfarm.printers.feed import BadMessage
 
 TOPICS = ["p/progress/printing", "p/event/PrintDone", "p/temperature/bed", "p/mqtt"]
 

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from support.octoprint_server import MqttRecorder
 
+from printfarm.adapters.octoprint.mqtt_feed import OCTOPRINT_MQTT_FEED
 from printfarm.adapters.octoprint.octorest_client import OctorestPrinterClient
 from printfarm.errors import PrinterUnreachable
+from printfarm.printers.feed import MessageKind
 from printfarm.sim import PrinterSpec, PrintTiming, SimulatedFarm, SimulatedPrinter, estimated_print_seconds
 
 MQTT_HOST, MQTT_PORT = "127.0.0.1", 1883
@@ -83,6 +85,18 @@ def test_a_print_publishes_started_progress_and_done_in_order(
                        "origin": "local", "size": len(TWENTY_MINUTES), "_timestamp": started["_timestamp"]}
     assert isinstance(started["_timestamp"], int) and abs(started["_timestamp"] - time.time()) < 60
     assert done["time"] == pytest.approx(1200.0, rel=0.05)  # sim seconds, from the slicer estimate
+
+
+def test_everything_the_simulator_publishes_is_in_the_octoprint_kinds_feed(
+    printer: SimulatedPrinter, client: OctorestPrinterClient, recorder: MqttRecorder, base_topic: str
+) -> None:
+    client.start_print("pf-9-headband.gcode", TWENTY_MINUTES)
+    recorder.wait_for(_is(base_topic, "event/PrintDone", name="pf-9-headband.gcode"))
+    parsed = [OCTOPRINT_MQTT_FEED.parse(topic, payload) for topic, payload, _ in list(recorder.messages) if payload]
+    assert {m.base_topic for m in parsed} == {base_topic}
+    assert {MessageKind.EVENT, MessageKind.PROGRESS, MessageKind.TEMPERATURE} <= {m.kind for m in parsed}
+    done = [m for m in parsed if m.event == "PrintDone"]
+    assert [m.file_name for m in done] == ["pf-9-headband.gcode"]
 
 
 def test_progress_and_temperatures_are_retained(

@@ -22,7 +22,7 @@ import logging
 import select
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -47,8 +47,16 @@ _FILTERS_PER_PACKET = 100
 RawMessage = tuple[str, bytes, bool]
 
 
+def everything_under(base_topic: str) -> Sequence[str]:
+    """The default topic filters of a base topic: all of it ("<base>#")."""
+    return (f"{base_topic}#",)
+
+
 class MqttIngest:
     """Subscribes to printers' base topics and delivers their messages in batches to ``on_batch``.
+
+    ``topic_filters`` gives the filters to subscribe for one base topic: the printers' feed's
+    (printers/feed.py PrinterFeed.topic_filters), by default everything under the base.
 
     ``on_batch`` and ``on_connect`` run on the ingest thread; an exception from either is logged
     and the ingest goes on. ``on_connect`` runs after every (re)connect, once the broker has
@@ -71,6 +79,7 @@ class MqttIngest:
         session_expiry_seconds: int = 3600,
         username: str | None = None,
         password: str | None = None,
+        topic_filters: Callable[[str], Sequence[str]] = everything_under,
     ) -> None:
         if protocol not in _PROTOCOLS:
             raise ValueError(f"MQTT protocol {protocol!r} is not one of {sorted(_PROTOCOLS)}")
@@ -86,6 +95,7 @@ class MqttIngest:
         self._session_expiry_seconds = session_expiry_seconds
         self._username = username
         self._password = password  # never logged
+        self._topic_filters = topic_filters
 
         self._lock = threading.Lock()
         self._watched: set[str] = set()  # base topics, guarded by _lock
@@ -117,13 +127,13 @@ class MqttIngest:
         return self._delivered
 
     def watch(self, base_topics: Iterable[str]) -> None:
-        """Subscribe "<base>#" (QoS 1) for each base not yet watched; thread-safe and idempotent."""
+        """Subscribe the topic filters (QoS 1) of each base not yet watched; thread-safe and idempotent."""
         with self._lock:
             new = [base for base in base_topics if base not in self._watched]
             if not new:
                 return
             self._watched.update(new)
-            filters = {self._filter(base) for base in new}
+            filters = {f for base in new for f in self._filters(base)}
             self._to_unsubscribe -= filters
             self._to_subscribe |= filters
             self._settled.clear()
@@ -135,7 +145,7 @@ class MqttIngest:
             if not gone:
                 return
             self._watched.difference_update(gone)
-            filters = {self._filter(base) for base in gone}
+            filters = {f for base in gone for f in self._filters(base)}
             self._to_subscribe -= filters
             self._to_unsubscribe |= filters
 
@@ -305,7 +315,7 @@ class MqttIngest:
         with self._lock:
             # A persistent session may still hold the subscriptions, but the broker may also have
             # lost it (restart without persistence, expiry): subscribing again is always safe.
-            filters = sorted(self._filter(base) for base in self._watched)
+            filters = sorted({f for base in self._watched for f in self._filters(base)})
             self._to_subscribe.clear()
             self._to_unsubscribe.clear()
         self._subscribe(filters)
@@ -344,6 +354,6 @@ class MqttIngest:
         client.on_disconnect = self._handle_disconnect
         return client
 
-    def _filter(self, base: str) -> str:
-        topic_filter = f"{base}#"
-        return f"$share/{self._shared_group}/{topic_filter}" if self._shared_group else topic_filter
+    def _filters(self, base: str) -> Sequence[str]:
+        filters = self._topic_filters(base)
+        return [f"$share/{self._shared_group}/{f}" for f in filters] if self._shared_group else filters

@@ -11,8 +11,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from printfarm.adapters.octoprint.port import PrinterClient, PrinterStatus
 from printfarm.errors import PrinterAuthRejected, PrinterCommandFailed, PrinterUnreachable
+from printfarm.printers.port import PrinterClient, PrinterSnapshot
 
 FAKE_OCTOPRINT_VERSION = "1.11.8"
 
@@ -104,14 +104,14 @@ class FakePrinterClient(PrinterClient):
             if not p.is_connected:
                 p.is_connected, p.state_text = True, "Operational"
 
-    def status(self) -> PrinterStatus:
+    def status(self) -> PrinterSnapshot:
         p = self.printer
         with p._lock:
             p._enter(self._api_key, "GET /api/printer")
             if not p.is_connected:
-                return PrinterStatus(p.state_text, False, False, False, None, None)
+                return PrinterSnapshot(p.state_text, False, False, False, None, None)
             is_printing = p.state_text == "Printing"
-            return PrinterStatus(
+            return PrinterSnapshot(
                 state_text=p.state_text,
                 is_operational=True,
                 is_printing=is_printing,

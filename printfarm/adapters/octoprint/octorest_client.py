@@ -18,8 +18,8 @@ from urllib.parse import urljoin, urlsplit
 import octorest
 import requests
 
-from printfarm.adapters.octoprint.port import PrinterClient, PrinterClientFactory, PrinterStatus
 from printfarm.errors import PrinterAuthRejected, PrinterCommandFailed, PrinterError, PrinterUnreachable
+from printfarm.printers.port import PrinterClient, PrinterClientFactory, PrinterSnapshot
 
 logger = logging.getLogger(__name__)
 
@@ -114,20 +114,20 @@ class OctorestPrinterClient(PrinterClient):
         version = self._call("GET /api/version", self._rest.get_version)
         return str(version.get("server", ""))
 
-    def status(self) -> PrinterStatus:
+    def status(self) -> PrinterSnapshot:
         printer = self._call("GET /api/printer", self._printer_or_none)
         if printer is None:
             # 409 "Printer is not operational": no board connection, so only /api/connection knows why.
             connection = self._call("GET /api/connection", self._rest.connection_info)
             state_text = str((connection.get("current") or {}).get("state") or "Offline")
-            return PrinterStatus(state_text, False, False, False, None, None)
+            return PrinterSnapshot(state_text, False, False, False, None, None)
         job = self._call("GET /api/job", self._rest.job_info)
         state = printer.get("state") or {}
         flags = state.get("flags") or {}
         file_info = (job.get("job") or {}).get("file") or {}
         completion = (job.get("progress") or {}).get("completion")
         temperature = printer.get("temperature") or {}
-        return PrinterStatus(
+        return PrinterSnapshot(
             state_text=str(state.get("text") or job.get("state") or "Unknown"),
             is_operational=bool(flags.get("operational")),
             is_printing=bool(flags.get("printing") or flags.get("pausing") or flags.get("cancelling")),

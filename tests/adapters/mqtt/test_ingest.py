@@ -130,6 +130,26 @@ def test_watch_is_idempotent_and_unwatch_stops_delivery(
     wait_until(probe_is_ignored, what="the unwatch to take effect")
 
 
+def test_the_subscriptions_are_the_feeds_topic_filters_of_each_base(
+    broker: Broker, make_ingest: IngestFactory, publisher_factory: Callable[[int], Publisher]
+) -> None:
+    base = unique_base()
+    collector = Collector()
+
+    def only_events(base_topic: str) -> list[str]:  # a feed that subscribes less than all of the base
+        return [f"{base_topic}event/+"]
+
+    ingest = make_ingest(broker.port, on_batch=collector, flush_interval_seconds=0.02, topic_filters=only_events)
+    ingest.watch([base])
+    assert ingest.wait_connected(10)
+    publisher = publisher_factory(broker.port)
+    publisher.publish(f"{base}progress/printing", progress_payload(5))
+    publisher.publish(f"{base}event/PrintDone", b"{}")
+
+    wait_until(lambda: len(collector.messages) >= 1, what="the event")
+    assert [topic for topic, _, _ in collector.messages] == [f"{base}event/PrintDone"]
+
+
 def test_a_raising_on_batch_is_logged_and_the_consumer_goes_on(
     broker: Broker,
     make_ingest: IngestFactory,

@@ -14,8 +14,8 @@ from support.octoprint_server import MqttRecorder, OctoPrintInstance, free_port,
 
 from printfarm.adapters.octoprint.fake import FakePrinterFleet
 from printfarm.adapters.octoprint.octorest_client import OctorestPrinterClient, make_octorest_client_factory
-from printfarm.adapters.octoprint.port import PrinterClient, PrinterStatus
 from printfarm.errors import PrinterAuthRejected, PrinterCommandFailed, PrinterUnreachable
+from printfarm.printers.port import PrinterClient, PrinterSnapshot
 from printfarm.sim import PrintTiming, SimulatedPrinter
 
 MQTT_HOST, MQTT_PORT = "127.0.0.1", 1883
@@ -109,9 +109,9 @@ def _leave_idle(client: PrinterClient) -> None:
 
 
 def wait_for_status(
-    client: PrinterClient, condition: Callable[[PrinterStatus], bool], what: str,
+    client: PrinterClient, condition: Callable[[PrinterSnapshot], bool], what: str,
     timeout_seconds: float = PRINT_DEADLINE_SECONDS,
-) -> PrinterStatus:
+) -> PrinterSnapshot:
     """Poll the printer (a remote device: polling is how its state is learnt) until condition holds."""
     deadline = time.monotonic() + timeout_seconds
     status = client.status()

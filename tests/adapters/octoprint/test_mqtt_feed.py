@@ -1,4 +1,4 @@
-"""Parsing OctoPrint-MQTT topics and payloads: every kind, the DESIGN fields, exact rejection codes."""
+"""The octoprint kind's feed: OctoPrint-MQTT topics and payloads, every kind, the DESIGN fields, exact rejection codes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from printfarm.tracking.messages import BadMessage, MessageKind, PrinterMessage, parse_message, split_topic
+from printfarm.adapters.octoprint.mqtt_feed import OCTOPRINT_MQTT_FEED, OctoPrintMqttFeed, parse_message, split_topic
+from printfarm.printers.feed import BadMessage, MessageKind, PrinterFeed, PrinterMessage
 
 BASE = "printfarm/site-3/mk3s-1/"
 
@@ -244,3 +245,17 @@ def test_any_topic_and_payload_give_a_message_or_bad_message(topic: str, raw: by
         assert 0 <= message.progress_percent <= 100
     if message.kind is MessageKind.CONNECTION:
         assert message.is_connected is not None
+
+
+# -- the feed of the octoprint kind ------------------------------------------------------------
+
+
+def test_the_octoprint_feed_parses_with_parse_message_and_subscribes_everything_under_a_base() -> None:
+    feed: PrinterFeed = OCTOPRINT_MQTT_FEED
+    assert OctoPrintMqttFeed.parse is parse_message  # no wrapper on the per-message path
+    message = feed.parse(BASE + "progress/printing", payload(progress=42, path="job-1.gcode"))
+    assert (message.base_topic, message.kind, message.progress_percent) == (BASE, MessageKind.PROGRESS, 42)
+    assert feed.base_topic_of(BASE + "event/PrintDone") == BASE
+    assert feed.base_topic_of(BASE + "mqtt") == BASE
+    assert feed.base_topic_of(BASE + "nonsense/topic") is None
+    assert list(feed.topic_filters(BASE)) == [BASE + "#"]

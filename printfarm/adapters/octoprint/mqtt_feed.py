@@ -1,61 +1,23 @@
-"""OctoPrint-MQTT topics and payloads parsed into PrinterMessage; pure, no I/O, called per message."""
+"""The feed of the octoprint kind: OctoPrint-MQTT topics and payloads parsed into PrinterMessage.
+
+Pure, no I/O, called per message: keep it free of per-message allocations it does not need
+(bench/ingest.py measures it).
+"""
 
 from __future__ import annotations
 
-import enum
 import json
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
+
+from printfarm.printers.feed import BadMessage, MessageKind, PrinterMessage
 
 #: The largest temperature we believe; a broken thermistor reads a few hundred degrees off, not millions.
 _MAX_TEMPERATURE_C = 2000.0
 _ABSOLUTE_ZERO_C = -273.15
 #: 9999-12-31T23:59:59Z: a larger "Unix time" is garbage, and no database column would hold it.
 _MAX_TIMESTAMP = 253_402_300_799
-
-
-class MessageKind(enum.StrEnum):
-    EVENT = "event"
-    PROGRESS = "progress"
-    TEMPERATURE = "temperature"
-    CONNECTION = "connection"  # "<base>mqtt", the plugin's last will
-
-
-# Not frozen: a frozen dataclass sets each of its 12 fields through object.__setattr__, which cost
-# about 3 µs a message here, a tenth of what the bare paho subscriber spends on one (bench/ingest.py).
-@dataclass(slots=True)
-class PrinterMessage:
-    """One message from one printer, with only the fields printfarm uses; treat it as read-only.
-
-    ``base_topic`` includes its trailing "/". ``progress_percent`` is 0..100 (floats are floored, so
-    100 means done). ``timestamp`` is the printer host's clock in Unix seconds, when it sent one.
-    """
-
-    base_topic: str
-    kind: MessageKind
-    event: str | None = None
-    file_name: str | None = None
-    progress_percent: int | None = None
-    reason: str | None = None
-    state_string: str | None = None
-    heater: str | None = None
-    actual_c: float | None = None
-    target_c: float | None = None
-    is_connected: bool | None = None
-    timestamp: int | None = None
-
-
-class BadMessage(Exception):
-    """A message that is not in the OctoPrint-MQTT scheme; ``kind_of_problem`` is a short stable code.
-
-    Codes: ``not_json``, ``not_object``, ``wrong_type``, ``too_large``, ``unknown_topic``, ``bad_value``.
-    """
-
-    def __init__(self, kind_of_problem: str, topic: str, detail: str) -> None:
-        super().__init__(f"topic {topic!r}: {detail}")
-        self.kind_of_problem = kind_of_problem
-        self.topic = topic
 
 
 def split_topic(topic: str) -> tuple[str, MessageKind, str | None] | None:
@@ -225,3 +187,23 @@ def _timestamp(topic: str, data: dict[str, Any]) -> int | None:
 def _shown(value: object, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class OctoPrintMqttFeed:
+    """The PrinterFeed of the octoprint kind: the OctoPrint-MQTT plugin's topics under each base topic.
+
+    ``parse`` is parse_message itself, not a wrapper: it runs once per message.
+    """
+
+    parse = staticmethod(parse_message)
+
+    def base_topic_of(self, topic: str) -> str | None:
+        split = split_topic(topic)
+        return split[0] if split is not None else None
+
+    def topic_filters(self, base_topic: str) -> Sequence[str]:
+        # everything under the base: a topic outside the scheme is counted as unknown_topic, not missed
+        return (f"{base_topic}#",)
+
+
+OCTOPRINT_MQTT_FEED = OctoPrintMqttFeed()
