@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from printfarm.adapters.gcode.analyse import analyse_gcode
+from printfarm.adapters.octoprint.mqtt_feed import OCTOPRINT_MQTT_FEED
 from printfarm.adapters.octoprint.octorest_client import make_octorest_client_factory
 from printfarm.adapters.secrets import SecretBox, load_or_create_key
 from printfarm.adapters.slicer import slice_stl
@@ -76,7 +77,7 @@ def build_tracking(
         {OCTOPRINT: printer_clients or make_octorest_client_factory(settings.printer_timeout_seconds), **(printer_kinds or {})}
     )
     printers = PrinterService(clock, secrets, kinds, allowed_networks=settings.printer_allowed_networks)
-    return TrackingServices(db, clock, printers, TrackingService(db, clock, printers))
+    return TrackingServices(db, clock, printers, TrackingService(db, clock, printers, OCTOPRINT_MQTT_FEED))
 
 
 def build_services(

@@ -11,14 +11,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from printfarm.adapters.octoprint.mqtt_feed import parse_message
 from printfarm.clock import Clock
 from printfarm.db.retry import retried
 from printfarm.db.session import Database, lock_for_writing
 from printfarm.db.tables import Printer, PrintJob
 from printfarm.jobs import moves
 from printfarm.jobs.rules import JobState, can_move, job_id_from_filename
-from printfarm.printers.feed import BadMessage, MessageKind, PrinterMessage
+from printfarm.printers.feed import BadMessage, MessageKind, PrinterFeed, PrinterMessage
 from printfarm.printers.health import mark_offline, mark_online
 from printfarm.printers.repository import base_topics
 from printfarm.tracking.qc import plate_finished
@@ -34,8 +33,9 @@ _TOPICS_RELOAD_SECONDS = 1.0
 class BatchApplier:
     """Parses and applies MQTT batches; idempotent: repeats and reorders change nothing."""
 
-    def __init__(self, db: Database, clock: Clock, counters: IngestCounters) -> None:
+    def __init__(self, db: Database, clock: Clock, counters: IngestCounters, feed: PrinterFeed) -> None:
         self._db = db
+        self._parse = feed.parse
         self._clock = clock
         self._counters = counters
         self._topics: dict[str, int] = {}
@@ -49,7 +49,7 @@ class BatchApplier:
             if not payload:
                 continue  # an empty retained message only clears the topic on the broker
             try:
-                messages.append(parse_message(topic, payload))
+                messages.append(self._parse(topic, payload))
             except BadMessage as err:
                 self._counters.drop(err.kind_of_problem, topic, str(err))
         self._counters.count(received=len(batch))

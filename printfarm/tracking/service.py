@@ -13,7 +13,7 @@ from typing import Any
 
 from printfarm.clock import Clock
 from printfarm.db.session import Database
-from printfarm.printers.feed import PrinterMessage
+from printfarm.printers.feed import PrinterFeed, PrinterMessage
 from printfarm.printers.service import PrinterService
 from printfarm.tracking.apply import BatchApplier
 from printfarm.tracking.reconcile import Reconciler
@@ -21,9 +21,11 @@ from printfarm.tracking.stats import IngestCounters, IngestStats
 
 
 class TrackingService:
-    def __init__(self, db: Database, clock: Clock, printers: PrinterService) -> None:
-        self._counters = IngestCounters()
-        self._applier = BatchApplier(db, clock, self._counters)
+    """``feed`` reads the printers' MQTT topics (OctoPrint-MQTT: adapters/octoprint/mqtt_feed.py)."""
+
+    def __init__(self, db: Database, clock: Clock, printers: PrinterService, feed: PrinterFeed) -> None:
+        self._counters = IngestCounters(feed.base_topic_of)
+        self._applier = BatchApplier(db, clock, self._counters, feed)
         self._reconciler = Reconciler(db, clock, printers.client_for, self._counters)
 
     # -- MQTT ----------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from printfarm.adapters.octoprint.mqtt_feed import split_topic
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +59,13 @@ class IngestStats:
 
 
 class IngestCounters:
-    """IngestStats behind a lock, shared by the threads that apply batches and reconcile."""
+    """IngestStats behind a lock, shared by the threads that apply batches and reconcile.
 
-    def __init__(self) -> None:
+    ``base_topic_of`` names the printer of a topic (the feed's), so a drop is logged once per printer.
+    """
+
+    def __init__(self, base_topic_of: Callable[[str], str | None]) -> None:
+        self._base_topic_of = base_topic_of
         self._lock = threading.Lock()
         self._stats = IngestStats()
         self._logged_drops: set[tuple[str, str]] = set()
@@ -74,8 +78,7 @@ class IngestCounters:
 
     def drop(self, kind: str, topic: str, detail: str, *, base_topic: str | None = None, count: int = 1) -> None:
         """Count dropped messages; log the first of each problem and printer (base topic)."""
-        split = split_topic(topic) if base_topic is None else None
-        printer = base_topic if base_topic is not None else split[0] if split is not None else topic
+        printer = base_topic if base_topic is not None else self._base_topic_of(topic) or topic
         with self._lock:
             self._stats.dropped[kind] += count
             key = (kind, printer)
