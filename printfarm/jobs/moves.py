@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from printfarm.db.tables import Printer, PrintJob
-from printfarm.errors import MovedMeanwhile
+from printfarm.errors import InvalidTransition, MovedMeanwhile
 from printfarm.events import (
     BedCleared, Event, PlateFailed, PlateFinished, PlateLost, PlateStarted, raise_event,
 )
@@ -81,7 +81,7 @@ def move_many(
     work cannot deadlock. ``values`` are further columns (``failure_reason``).
     """
     if not can_move(expected, target):
-        check_move(job_ids[0] if job_ids else 0, expected, target)
+        raise InvalidTransition(f"print jobs {job_ids}: cannot go from {expected.value} to {target.value}")
     if not job_ids:
         return []
     rows = session.execute(
