@@ -25,10 +25,11 @@ from typing import TextIO
 import uvicorn
 
 from printfarm.app import create_app
-from printfarm.auth.rules import SYSTEM
+from printfarm.auth.rules import SYSTEM, Role
 from printfarm.db.migrate import upgrade
 from printfarm.demo.crew import Hospitals, Receipt, ask, clear_beds, deliver
 from printfarm.demo.seed import DemoFarm, SignIn, seed, sign_ins, site_name, slug
+from printfarm.errors import PrintfarmError
 from printfarm.events import BatchDone
 from printfarm.services import Services
 from printfarm.settings import Settings
@@ -177,7 +178,7 @@ class Demo:
         width = max(len(link.label) for link in self.sign_ins)
         for link in self.sign_ins:
             self.say(f"  {link.label:<{width}}  {self.url}/login?next={link.landing_path}#token={link.token}")
-        admin = next(link.token for link in self.sign_ins if link.role.value == "admin")
+        admin = next(link.token for link in self.sign_ins if link.role is Role.ADMIN)
         self.say(f"API docs: {self.url}/docs  (Authorize with the admin token {admin})")
 
     def _until_stopped(self, stop: threading.Event, hospitals: Hospitals, rng: random.Random) -> int:
@@ -187,9 +188,15 @@ class Demo:
             clear_beds(self.services, self.options.reject_rate, rng)
             for done in self._drain():
                 hospitals.done(done.batch_id)
-                receipt = deliver(self.services, done.batch_id)
                 batches, good_units = batches + 1, good_units + done.good_units
-                self.say(self._done_line(done, receipt) + f" · so far {good_units} good units, {_batches(batches)}")
+                so_far = f" · so far {good_units} good units, {_batches(batches)}"
+                try:
+                    receipt = deliver(self.services, done.batch_id)
+                except PrintfarmError as err:  # one refused delivery must not end a demo left running
+                    self.say(f"batch {done.batch_id} done: {done.good_units} good units, not delivered "
+                             f"({type(err).__name__}: {err})" + so_far)
+                    continue
+                self.say(self._done_line(done, receipt) + so_far)
             queued = hospitals.top_up()
             if queued is not None:
                 self.say(f"{self._hospital(queued.hospital_id)} asks for {queued.quantity} frames: batch {queued.id} queued")
