@@ -111,15 +111,15 @@ def serve(
 
 @app.command()
 def demo(
-    units: Annotated[int, typer.Option(min=1, max=10_000, help="Good units the hospital's batch asks for")] = 96,
-    exit_when_done: Annotated[bool, typer.Option(help="Run headless and exit once the units are counted")] = False,
+    units: Annotated[int, typer.Option(min=1, max=10_000, help="Good units the first hospital's batch asks for")] = 96,
+    exit_when_done: Annotated[bool, typer.Option(help="Print one batch, deliver it and exit (otherwise: until Ctrl-C)")] = False,
     sites: Annotated[int, typer.Option(min=1, max=20, help="Simulated sites")] = 3,
     printers_per_site: Annotated[int, typer.Option(min=1, max=20, help="Simulated printers per site")] = 3,
     time_scale: Annotated[float, typer.Option(min=1, help="How much faster than real time the printers print")] = 900,
     reject_rate: Annotated[float, typer.Option(min=0, max=1, help="Share of plates with one rejected unit")] = 0.0,
-    timeout_seconds: Annotated[float, typer.Option(min=10, help="Give up (exit 1) after this long")] = 600,
+    timeout_seconds: Annotated[float, typer.Option(min=10, help="With --exit-when-done: give up (exit 1) after this long")] = 600,
 ) -> None:
-    """Run printfarm on embedded defaults with a simulated farm printing a batch of face-shield frames."""
+    """Run printfarm on embedded defaults with a simulated farm printing hospitals' face-shield frames until Ctrl-C."""
     from printfarm.demo import DemoOptions, run_demo
 
     options = DemoOptions(

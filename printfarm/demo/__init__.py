@@ -1,13 +1,17 @@
 """`printfarm demo`: the whole chain on embedded defaults, with a simulated farm.
 
-A hospital asks for face-shield frames; printfarm dispatches plates to simulated OctoPrint
-printers at several sites, follows them over MQTT (an embedded broker), and a simulated operator
-clears each bed and records QC. Everything runs on free ports in a temporary directory.
+Hospitals ask for face-shield frames; printfarm dispatches plates to simulated OctoPrint printers
+at several sites, follows them over MQTT (an embedded broker), and simulated operators clear each
+bed and record QC. Everything runs on free ports in a temporary directory. By default the
+hospitals keep asking (see demo.crew) until Ctrl-C; with exit_when_done one batch is printed,
+delivered and reported, and the process exits.
 """
 
 from __future__ import annotations
 
+import queue
 import random
+import signal
 import socket
 import sys
 import tempfile
@@ -15,30 +19,24 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+from typing import TextIO
 
 import uvicorn
 
 from printfarm.app import create_app
 from printfarm.auth.rules import SYSTEM, Role
-from printfarm.batches.schemas import BatchCreate
 from printfarm.db.migrate import upgrade
-from printfarm.deliveries.schemas import DeliveryCreate, DeliveryReceive, SourceRequest
-from printfarm.demo.gcode import plate_gcode
+from printfarm.demo.crew import Hospitals, Receipt, ask, clear_beds, deliver
+from printfarm.demo.seed import DemoFarm, SignIn, seed, sign_ins, site_name, slug
 from printfarm.errors import PrintfarmError
-from printfarm.hospital_requests.schemas import RequestCreate
-from printfarm.jobs.rules import JobState
-from printfarm.printers.schemas import PrinterCreate
-from printfarm.registry.schemas import HospitalCreate, SiteCreate
+from printfarm.events import BatchDone
 from printfarm.services import Services
 from printfarm.settings import Settings
 from printfarm.sim import SimulatedFarm
 
-SITE_NAMES = (
-    "Lindholmen Makerspace", "Chalmers Prototype Lab", "Volvo Cars Workshop", "SKF Additive",
-    "Högskolan Väst", "RISE Mölndal", "Saab Linköping", "Ericsson Kista",
-)
-UNITS_PER_PLATE = 4
 STALL_SECONDS = 60.0
+ROUND_SECONDS = 0.25
 DEMO_API_KEY = "demo-octoprint-key"
 
 
@@ -50,7 +48,24 @@ class DemoOptions:
     printers_per_site: int = 3
     time_scale: float = 900.0
     reject_rate: float = 0.0
-    timeout_seconds: float = 600.0
+    timeout_seconds: float = 600.0  # with exit_when_done only; otherwise the demo runs until stopped
+    speedup: float = 1.0  # for tests: the printers and the demo's own clock both run this much faster
+
+
+class DemoClock:
+    """The demo's time: real time times speedup, so a test can live through demo-minutes in seconds."""
+
+    def __init__(self, speedup: float = 1.0) -> None:
+        self.speedup = speedup
+        self._start = time.monotonic()
+
+    def seconds(self) -> float:
+        """Demo seconds since the clock was made."""
+        return (time.monotonic() - self._start) * self.speedup
+
+    def wait(self, stop: threading.Event, demo_seconds: float) -> bool:
+        """Wait up to demo_seconds; True when stop was set."""
+        return stop.wait(demo_seconds / self.speedup)
 
 
 def _free_port() -> int:
@@ -59,75 +74,203 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _site_name(index: int) -> str:
-    return SITE_NAMES[index] if index < len(SITE_NAMES) else f"Site {index + 1}"
+class ServerDidNotStart(RuntimeError):
+    """The demo's HTTP server did not answer within its start-up time."""
 
 
 class _Server(uvicorn.Server):
-    def install_signal_handlers(self) -> None:  # the demo's own thread handles Ctrl-C
+    def install_signal_handlers(self) -> None:  # the demo's own loop handles Ctrl-C
         pass
 
 
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
+class Demo:
+    """The demo's server, farm and database; `with Demo(options) as demo: demo.run(stop)`.
 
+    The HTTP access log goes to the `uvicorn.access` logger (quiet unless a handler asks for INFO).
+    """
 
-def _seed(services: Services, farm: SimulatedFarm, site_names: list[str], units: int) -> int:
-    """Sites, a hospital, the part with its print file, the farm's printers and the batch."""
-    with services.db.unit_of_work() as session:
-        services.profiles.ensure_catalog(session, SYSTEM)
-        site_ids = {}
-        for site_name in site_names:
-            site_ids[_slug(site_name)] = services.registry.create_site(session, SYSTEM, SiteCreate(name=site_name)).id
-        hospital = services.registry.create_hospital(
-            session, SYSTEM,
-            HospitalCreate(name="Sahlgrenska University Hospital", city="Gothenburg",
-                           address="Blå stråket 5, 413 45 Göteborg", contact="Central stores"),
+    def __init__(self, options: DemoOptions, out: TextIO | None = None) -> None:
+        self.options = options
+        self.out = out or sys.stdout
+        self.clock = DemoClock(options.speedup)
+        self._done_batches: queue.SimpleQueue[BatchDone] = queue.SimpleQueue()
+        self._dir = tempfile.TemporaryDirectory(prefix="printfarm-demo-")
+        self.settings = Settings(
+            data_dir=Path(self._dir.name), http_port=_free_port(), dispatch_interval_seconds=1.0, log_level="WARNING"
         )
-        part = services.parts.create(
-            session, SYSTEM, name="Face-shield frame (demo headband)", description="A headband frame for a face shield"
-        )
-        services.parts.approve(session, SYSTEM, part.id)
-        services.parts.add_print_file(
-            session, SYSTEM, part.id, profile_name="prusa-mk3s-0.4",
-            gcode=plate_gcode(units=UNITS_PER_PLATE), filename="headband-x4.gcode", units_per_print=UNITS_PER_PLATE,
-        )
-        for printer in farm.listing():
-            services.printers.register(
-                session, SYSTEM,
-                PrinterCreate(
-                    site_id=site_ids[printer.site], name=printer.name, base_url=printer.base_url,
-                    api_key=printer.api_key, profile="prusa-mk3s-0.4", mqtt_base_topic=printer.base_topic,
-                ),
-            )
-        request = services.requests.create(
-            session, SYSTEM, RequestCreate(hospital_id=hospital.id, part_id=part.id, quantity=units, urgency=3)
-        )
-        batch = services.batches.create(
-            session, SYSTEM,
-            BatchCreate(part_id=part.id, hospital_id=hospital.id, quantity=units, priority=10, request_id=request.id),
-        )
-    return batch.id
+        self.url = f"http://127.0.0.1:{self.settings.http_port}"
+        app = create_app(self.settings)
+        self.services: Services = app.state.services
+        self._runtime = app.state.runtime
+        # log_config=None: uvicorn leaves logging as the process set it up; the access log stays on.
+        self._server = _Server(uvicorn.Config(app, host="127.0.0.1", port=self.settings.http_port, log_config=None))
+        self._thread = threading.Thread(target=self._server.run, name="printfarm-http", daemon=True)
+        self._farm: SimulatedFarm | None = None
+        self.farm: DemoFarm | None = None
+        self.sign_ins: list[SignIn] = []
 
-
-def _viewer_token(services: Services) -> str:
-    with services.db.unit_of_work() as session:
-        plain, _ = services.tokens.create(session, SYSTEM, role=Role.VIEWER, name="demo dashboard")
-    return plain
-
-
-def _clear_beds(services: Services, reject_rate: float, rng: random.Random) -> None:
-    """The simulated operators: take finished plates off and record QC."""
-    with services.db.unit_of_work() as session:
-        finished = services.jobs.list(session, SYSTEM, state=JobState.FINISHED)
-        plates = [(job.printer_id, job.units_per_print) for job in finished]
-    for printer_id, units in plates:
-        rejected = 1 if rng.random() < reject_rate else 0
+    def __enter__(self) -> Demo:
         try:
-            with services.db.unit_of_work() as session:
-                services.output.clear_bed(session, SYSTEM, printer_id, units - rejected, rejected)
-        except PrintfarmError:
-            continue  # someone else cleared it meanwhile; the next round sees the truth
+            self._start()
+        except BaseException:
+            self._stop()
+            raise
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self._stop()
+
+    def _start(self) -> None:
+        upgrade(self.services.db.engine)
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise ServerDidNotStart("printfarm demo: the HTTP server did not start")
+            time.sleep(0.05)
+        site_names = [site_name(i) for i in range(self.options.sites)]
+        self._farm = SimulatedFarm(
+            self._runtime.mqtt_host,
+            self._runtime.mqtt_port,
+            {slug(name): self.options.printers_per_site for name in site_names},
+            time_scale=self.options.time_scale * self.options.speedup,
+            min_print_seconds=1.0 / self.options.speedup,
+            api_key=DEMO_API_KEY,
+            topic_prefix="demo/",
+        )
+        self._farm.start()
+        self.farm = seed(self.services, self._farm, site_names)
+        self.sign_ins = sign_ins(self.services, self.farm)
+        # A subscriber must be quick: it only hands the event to the demo's loop.
+        self.services.db.bus.subscribe(BatchDone, self._done_batches.put)
+        self.clock = DemoClock(self.options.speedup)  # demo time starts when the farm is ready
+
+    def _stop(self) -> None:
+        if self._farm is not None:
+            self._farm.stop()
+        if self._thread.is_alive():
+            self._server.should_exit = True
+            self._thread.join(timeout=15)
+        self._dir.cleanup()
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def say(self, line: str = "", end: str = "\n") -> None:
+        print(line, end=end, file=self.out, flush=True)
+
+    def run(self, stop: threading.Event) -> int:
+        """The demo until stop is set (or, with exit_when_done, until its batch is delivered); the exit code."""
+        assert self.farm is not None, "run() inside `with Demo(...)`"
+        printers = self.options.sites * self.options.printers_per_site
+        self.say(f"printfarm demo: {self.options.sites} sites x {self.options.printers_per_site} simulated printers, "
+                 f"{self.options.units} face-shield frames for {self.farm.hospital_names[self.farm.hospital_ids[0]]}")
+        self._print_sign_ins()
+        batch = ask(self.services, self.farm, self.farm.hospital_ids[0], self.options.units)
+        rng = random.Random(2020)
+        if self.options.exit_when_done:
+            return self._until_done(stop, batch.id, rng)
+        hospitals = Hospitals(self.services, self.farm, printers, random.Random(13))
+        hospitals.track(batch.id)
+        return self._until_stopped(stop, hospitals, rng)
+
+    def _print_sign_ins(self) -> None:
+        self.say("sign in — open a link; the token after '#' stays in the browser, the server never sees it in an address:")
+        width = max(len(link.label) for link in self.sign_ins)
+        for link in self.sign_ins:
+            self.say(f"  {link.label:<{width}}  {self.url}/login?next={link.landing_path}#token={link.token}")
+        admin = next(link.token for link in self.sign_ins if link.role is Role.ADMIN)
+        self.say(f"API docs: {self.url}/docs  (Authorize with the admin token {admin})")
+
+    def _until_stopped(self, stop: threading.Event, hospitals: Hospitals, rng: random.Random) -> int:
+        self.say("the hospitals keep asking until you stop the demo: press Ctrl-C")
+        batches = good_units = 0
+        while not stop.is_set():
+            clear_beds(self.services, self.options.reject_rate, rng)
+            for done in self._drain():
+                hospitals.done(done.batch_id)
+                batches, good_units = batches + 1, good_units + done.good_units
+                so_far = f" · so far {good_units} good units, {_batches(batches)}"
+                try:
+                    receipt = deliver(self.services, done.batch_id)
+                except PrintfarmError as err:  # one refused delivery must not end a demo left running
+                    self.say(f"batch {done.batch_id} done: {done.good_units} good units, not delivered "
+                             f"({type(err).__name__}: {err})" + so_far)
+                    continue
+                self.say(self._done_line(done, receipt) + so_far)
+            queued = hospitals.top_up()
+            if queued is not None:
+                self.say(f"{self._hospital(queued.hospital_id)} asks for {queued.quantity} frames: batch {queued.id} queued")
+            self.clock.wait(stop, ROUND_SECONDS)
+        self.say(f"\nprintfarm demo: stopped after {_batches(batches)} ({good_units} good units).")
+        return 0
+
+    def _until_done(self, stop: threading.Event, batch_id: int, rng: random.Random) -> int:
+        started = last_change = self.clock.seconds()
+        last_good = -1
+        while not stop.is_set():
+            clear_beds(self.services, self.options.reject_rate, rng)
+            with self.services.db.unit_of_work() as session:
+                batch = self.services.batches.get(session, SYSTEM, batch_id)
+            if batch.good_units != last_good:
+                last_good, last_change = batch.good_units, self.clock.seconds()
+                self.say(_progress_line(batch.good_units, batch.quantity), end="")
+            for done in self._drain():
+                if done.batch_id == batch_id:
+                    self.say()
+                    receipt = deliver(self.services, batch_id)
+                    self.say(self._done_line(done, receipt))
+                    self._print_receipt(receipt)
+                    return self._report()
+            now = self.clock.seconds()
+            if now - last_change > STALL_SECONDS:
+                print(f"\nprintfarm demo: stalled — no unit counted for {STALL_SECONDS:.0f} s "
+                      f"({batch.in_production_units} units in production)", file=sys.stderr)
+                return 1
+            if now - started > self.options.timeout_seconds:
+                print(f"\nprintfarm demo: timed out after {self.options.timeout_seconds:.0f} s", file=sys.stderr)
+                return 1
+            self.clock.wait(stop, ROUND_SECONDS)
+        self.say("\nprintfarm demo: stopped.")
+        return 0
+
+    def _drain(self) -> list[BatchDone]:
+        events = []
+        while True:
+            try:
+                events.append(self._done_batches.get_nowait())
+            except queue.Empty:
+                return events
+
+    def _hospital(self, hospital_id: int) -> str:
+        assert self.farm is not None
+        return self.farm.hospital_names.get(hospital_id, f"hospital {hospital_id}")
+
+    def _done_line(self, done: BatchDone, receipt: Receipt) -> str:
+        delivery = receipt.delivery
+        return (f"batch {done.batch_id} done: {done.good_units} good units for {self._hospital(delivery.hospital_id)}, "
+                f"delivery {delivery.id} {delivery.state.value} ({len(delivery.sources)} plates from "
+                f"{len(delivery.sites)} sites)")
+
+    def _print_receipt(self, receipt: Receipt) -> None:
+        received, request = receipt.delivery, receipt.request
+        self.say(f"delivery {received.id}: {received.units} units from {len(received.sites)} sites "
+                 f"({len(received.sources)} plates traced), {received.state.value} by {received.hospital_name}: "
+                 f"{received.units_received} units")
+        self.say(f"hospital request {request.id}: {request.requested_units} requested, {request.qc_passed_units} "
+                 f"QC-passed, {request.delivered_units} delivered, {request.outstanding_units} outstanding")
+
+    def _report(self) -> int:
+        with self.services.db.unit_of_work() as session:
+            rows = self.services.output.units_per_site(session, SYSTEM)
+        self.say("good units per site:")
+        for row in rows:
+            self.say(f"  {row.site_name:<28} {row.good_units:>5}  (rejected {row.rejected_units})")
+        self.say(f"  {'total':<28} {sum(r.good_units for r in rows):>5}")
+        return 0
+
+
+def _batches(count: int) -> str:
+    return f"{count} batch" if count == 1 else f"{count} batches"
 
 
 def _progress_line(good: int, wanted: int, width: int = 40) -> str:
@@ -136,116 +279,22 @@ def _progress_line(good: int, wanted: int, width: int = 40) -> str:
 
 
 def run_demo(options: DemoOptions) -> int:
-    """Run the demo; returns the process exit code."""
-    with tempfile.TemporaryDirectory(prefix="printfarm-demo-") as data_dir:
-        settings = Settings(
-            data_dir=Path(data_dir), http_port=_free_port(), dispatch_interval_seconds=1.0, log_level="WARNING"
-        )
-        app = create_app(settings)
-        services: Services = app.state.services
-        upgrade(services.db.engine)
-        server = _Server(uvicorn.Config(app, host="127.0.0.1", port=settings.http_port, log_level="warning"))
-        thread = threading.Thread(target=server.run, name="printfarm-http", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                print("printfarm demo: the HTTP server did not start", file=sys.stderr)
-                return 1
-            time.sleep(0.05)
-        runtime = app.state.runtime
-        site_names = [_site_name(i) for i in range(options.sites)]
-        farm = SimulatedFarm(
-            runtime.mqtt_host,
-            runtime.mqtt_port,
-            {_slug(name): options.printers_per_site for name in site_names},
-            time_scale=options.time_scale,
-            api_key=DEMO_API_KEY,
-            topic_prefix="demo/",
-        )
-        farm.start()
-        try:
-            batch_id = _seed(services, farm, site_names, options.units)
-            return _watch(services, settings, batch_id, options)
-        except KeyboardInterrupt:
-            print("\nstopped.")
-            return 0
-        finally:
-            farm.stop()
-            server.should_exit = True
-            thread.join(timeout=15)
+    """Run the demo until Ctrl-C (or its batch is done, with exit_when_done); the process exit code."""
+    stop = threading.Event()
 
+    def on_sigint(signum: int, frame: object) -> None:
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C does not wait
 
-def _watch(services: Services, settings: Settings, batch_id: int, options: DemoOptions) -> int:
-    token = _viewer_token(services)
-    url = f"http://127.0.0.1:{settings.http_port}/?token={token}"
-    print(f"printfarm demo: {options.sites} sites x {options.printers_per_site} simulated printers, "
-          f"{options.units} face-shield frames for Sahlgrenska")
-    print(f"dashboard: {url}")
-    print(f"API docs:  http://127.0.0.1:{settings.http_port}/docs  (viewer token: {token})")
-    rng = random.Random(2020)
-    started = last_change = time.monotonic()
-    last_good = -1
-    delivered = False
-    while True:
-        _clear_beds(services, options.reject_rate, rng)
-        with services.db.unit_of_work() as session:
-            batch = services.batches.get(session, SYSTEM, batch_id)
-        if batch.good_units != last_good:
-            last_good, last_change = batch.good_units, time.monotonic()
-            print(_progress_line(batch.good_units, batch.quantity), end="", flush=True)
-        if batch.is_done and not delivered:
-            print()
-            _deliver(services, batch_id)
-            delivered = True
-        if options.exit_when_done and batch.is_done:
-            return _report(services)
-        now = time.monotonic()
-        if options.exit_when_done and now - last_change > STALL_SECONDS:
-            print(f"\nprintfarm demo: stalled — no unit counted for {STALL_SECONDS:.0f} s "
-                  f"({batch.in_production_units} units in production)", file=sys.stderr)
-            return 1
-        if now - started > options.timeout_seconds:
-            print(f"\nprintfarm demo: timed out after {options.timeout_seconds:.0f} s", file=sys.stderr)
-            return 1 if options.exit_when_done else 0
-        time.sleep(0.25)
-
-
-def _deliver(services: Services, batch_id: int) -> None:
-    """The batch's units go to the hospital from every site's stock (oldest plates first), and arrive."""
-    with services.db.unit_of_work() as session:
-        batch = services.batches.get(session, SYSTEM, batch_id)
-        assert batch.request_id is not None
-        wanted, sources = batch.quantity, []
-        for row in services.deliveries.stock(session, SYSTEM, part_id=batch.part_id):
-            take = min(wanted, row.available_units)
-            if take > 0:
-                sources.append(SourceRequest(site_id=row.site_id, units=take))
-                wanted -= take
-        delivery = services.deliveries.plan(
-            session, SYSTEM,
-            DeliveryCreate(hospital_id=batch.hospital_id, part_id=batch.part_id, request_id=batch.request_id,
-                           sources=sources),
-        )
-    with services.db.unit_of_work() as session:
-        services.deliveries.ship(session, SYSTEM, delivery.id)
-    with services.db.unit_of_work() as session:
-        received = services.deliveries.receive(
-            session, SYSTEM, delivery.id, DeliveryReceive(units_received=delivery.units, received_by="demo receiver")
-        )
-        request = services.requests.get(session, SYSTEM, batch.request_id)
-    plates = len(received.sources)
-    print(f"delivery {received.id}: {received.units} units from {len(received.sites)} sites ({plates} plates traced), "
-          f"{received.state.value} by {received.hospital_name}: {received.units_received} units")
-    print(f"hospital request {request.id}: {request.requested_units} requested, {request.qc_passed_units} QC-passed, "
-          f"{request.delivered_units} delivered, {request.outstanding_units} outstanding")
-
-
-def _report(services: Services) -> int:
-    with services.db.unit_of_work() as session:
-        rows = services.output.units_per_site(session, SYSTEM)
-    print("good units per site:")
-    for row in rows:
-        print(f"  {row.site_name:<28} {row.good_units:>5}  (rejected {row.rejected_units})")
-    print(f"  {'total':<28} {sum(r.good_units for r in rows):>5}")
-    return 0
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        with Demo(options) as demo:
+            return demo.run(stop)
+    except KeyboardInterrupt:
+        print("\nprintfarm demo: stopped.")
+        return 0
+    except ServerDidNotStart as err:
+        print(err, file=sys.stderr)
+        return 1
+    finally:
+        signal.signal(signal.SIGINT, previous)
