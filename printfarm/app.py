@@ -29,6 +29,7 @@ from printfarm.runtime import Runtime
 from printfarm.services import Services
 from printfarm.settings import Settings
 from printfarm.web.delivery_note import router as delivery_note_router
+from printfarm.web.forms import router as forms_router
 from printfarm.web.metrics import router as metrics_router
 from printfarm.web.pages import api_router as dashboard_api_router
 from printfarm.web.pages import router as web_router
@@ -90,6 +91,7 @@ def create_app(
     ):
         app.include_router(router, prefix="/api")
     app.include_router(web_router)
+    app.include_router(forms_router)
     app.include_router(dashboard_api_router)
     app.include_router(metrics_router)
     app.include_router(delivery_note_router)

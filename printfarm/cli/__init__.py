@@ -149,6 +149,9 @@ def _register_optional_commands() -> None:
     app.add_typer(jobs.jobs_app, name="jobs")
     app.add_typer(jobs.printers_app, name="printers")
     app.add_typer(jobs.sites_app, name="sites")
+    from printfarm.cli import setup
+
+    setup.register(app)  # sites add|list, hospitals add|list, printers add
 
 
 def main() -> None:
