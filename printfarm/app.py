@@ -29,6 +29,8 @@ from printfarm.runtime import Runtime
 from printfarm.services import Services
 from printfarm.settings import Settings
 from printfarm.web.delivery_note import router as delivery_note_router
+from printfarm.web.docs import ASSETS_PREFIX, docs_assets
+from printfarm.web.docs import router as docs_router
 from printfarm.web.metrics import router as metrics_router
 from printfarm.web.pages import api_router as dashboard_api_router
 from printfarm.web.pages import router as web_router
@@ -74,6 +76,8 @@ def create_app(
         summary="Orchestrates distributed 3D printing: batches of face-shield frames across many sites' "
         "OctoPrint printers, tracked from plate to hospital.",
         lifespan=lifespan,
+        docs_url=None,  # web/docs.py serves /docs and /redoc from local files, not a CDN
+        redoc_url=None,
         responses=ERROR_RESPONSES,
         # The largest upload plus room for the multipart framing and form fields: a bigger body is
         # refused with 413 while it streams in, before it is spooled to disk.
@@ -93,6 +97,8 @@ def create_app(
     app.include_router(dashboard_api_router)
     app.include_router(metrics_router)
     app.include_router(delivery_note_router)
+    app.include_router(docs_router)
+    app.mount(ASSETS_PREFIX, docs_assets(), name="docs-assets")  # before /static, which would shadow it
     app.mount("/static", static_files(), name="static")
     return app
 
