@@ -28,10 +28,12 @@ from printfarm.registry.api import router as registry_router
 from printfarm.runtime import Runtime
 from printfarm.services import Services
 from printfarm.settings import Settings
+from printfarm.web.deliveries import router as deliveries_page_router
 from printfarm.web.delivery_note import router as delivery_note_router
 from printfarm.web.docs import ASSETS_PREFIX, docs_assets
 from printfarm.web.docs import router as docs_router
 from printfarm.web.metrics import router as metrics_router
+from printfarm.web.not_found import not_found_page
 from printfarm.web.pages import api_router as dashboard_api_router
 from printfarm.web.pages import router as web_router
 from printfarm.web.pages import static_files
@@ -85,7 +87,7 @@ def create_app(
     )
     app.state.services = services
     app.state.runtime = runtime
-    install_error_handlers(app)
+    install_error_handlers(app, not_found_page=not_found_page)
     app.add_middleware(CompleteMultipartOnly)
     for router in (
         registry_router, printers_router, parts_router, batches_router, jobs_router,
@@ -97,6 +99,7 @@ def create_app(
     app.include_router(dashboard_api_router)
     app.include_router(metrics_router)
     app.include_router(delivery_note_router)
+    app.include_router(deliveries_page_router)
     app.include_router(docs_router)
     app.mount(ASSETS_PREFIX, docs_assets(), name="docs-assets")  # before /static, which would shadow it
     app.mount("/static", static_files(), name="static")
