@@ -1,7 +1,7 @@
 """Every dashboard page over a farm with work in it, shot whole in headless Chromium with no internet.
 
-The screenshots land in test-output/web/pages/ (CI keeps them as an artifact): the record of what each
-page looks like, for a reviewer to compare with an earlier run.
+The screenshots land in test-output/web/after/ (CI keeps them as an artifact): what each page looks like
+now, for a reviewer to compare with test-output/web/before/ (the same test run before issue 20's changes).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from support.world import World
 
 from web.test_pages_in_browser import finish_plates
 
-SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "web" / "pages"
+SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "web" / "after"
 
 
 def busy_farm(world: World) -> int:
