@@ -28,9 +28,13 @@ from printfarm.registry.api import router as registry_router
 from printfarm.runtime import Runtime
 from printfarm.services import Services
 from printfarm.settings import Settings
+from printfarm.web.deliveries import router as deliveries_page_router
 from printfarm.web.delivery_note import router as delivery_note_router
+from printfarm.web.docs import ASSETS_PREFIX, docs_assets
+from printfarm.web.docs import router as docs_router
 from printfarm.web.forms import router as forms_router
 from printfarm.web.metrics import router as metrics_router
+from printfarm.web.not_found import not_found_page
 from printfarm.web.pages import api_router as dashboard_api_router
 from printfarm.web.pages import router as web_router
 from printfarm.web.pages import static_files
@@ -75,6 +79,8 @@ def create_app(
         summary="Orchestrates distributed 3D printing: batches of face-shield frames across many sites' "
         "OctoPrint printers, tracked from plate to hospital.",
         lifespan=lifespan,
+        docs_url=None,  # web/docs.py serves /docs and /redoc from local files, not a CDN
+        redoc_url=None,
         responses=ERROR_RESPONSES,
         # The largest upload plus room for the multipart framing and form fields: a bigger body is
         # refused with 413 while it streams in, before it is spooled to disk.
@@ -82,7 +88,7 @@ def create_app(
     )
     app.state.services = services
     app.state.runtime = runtime
-    install_error_handlers(app)
+    install_error_handlers(app, not_found_page=not_found_page)
     app.add_middleware(CompleteMultipartOnly)
     for router in (
         registry_router, printers_router, parts_router, batches_router, jobs_router,
@@ -95,6 +101,9 @@ def create_app(
     app.include_router(dashboard_api_router)
     app.include_router(metrics_router)
     app.include_router(delivery_note_router)
+    app.include_router(deliveries_page_router)
+    app.include_router(docs_router)
+    app.mount(ASSETS_PREFIX, docs_assets(), name="docs-assets")  # before /static, which would shadow it
     app.mount("/static", static_files(), name="static")
     return app
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -78,10 +79,31 @@ ERROR_RESPONSES[413] = {
 }
 
 
-def install_error_handlers(app: FastAPI) -> None:
+#: The page a browser gets for a 404 outside the API: (request, what was not found) -> an HTML response.
+NotFoundPage = Callable[[Request, str], Response]
+
+
+def wants_page(request: Request) -> bool:
+    """A browser asking for a page: HTML accepted, and not a path of the API (which always answers JSON)."""
+    path = request.url.path
+    is_api = path == "/api" or path.startswith("/api/")
+    return not is_api and "text/html" in request.headers.get("accept", "")
+
+
+def install_error_handlers(app: FastAPI, *, not_found_page: NotFoundPage | None = None) -> None:
+    """One error shape for every route; with not_found_page, a browser's 404 outside /api is a page."""
+
+    def page_for(request: Request, status: int, detail: str) -> Response | None:
+        if status == 404 and not_found_page is not None and wants_page(request):
+            return not_found_page(request, detail)
+        return None
+
     @app.exception_handler(errors.PrintfarmError)
-    async def _printfarm_error(request: Request, exc: errors.PrintfarmError) -> JSONResponse:
+    async def _printfarm_error(request: Request, exc: errors.PrintfarmError) -> Response:
         status = status_for(exc)
+        page = page_for(request, status, str(exc))
+        if page is not None:
+            return page
         if status >= 500:
             log.error("%s %s failed: %s", request.method, request.url.path, exc)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
@@ -91,7 +113,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     # The framework's own refusals (a broken multipart body, an unknown route) keep the one error shape.
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        page = page_for(request, exc.status_code, f"There is no page at {request.url.path}.")
+        if page is not None:
+            return page
         try:
             name = HTTPStatus(exc.status_code).phrase.replace(" ", "").replace("-", "")
         except ValueError:

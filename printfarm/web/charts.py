@@ -61,6 +61,7 @@ class Point:
 class Tick:
     position: float
     label: str
+    anchor: str = "middle"  # SVG text-anchor: the first and last date labels stay inside the chart
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,22 @@ class LineChart:
         return " ".join(f"{p.x},{p.y}" for p in self.series[name])
 
 
+def active_days(days: list[dt.date], series: dict[str, list[int]], min_days: int = 7) -> int:
+    """Index of the first day to draw: the day before the first with any units, showing at least min_days.
+
+    A new farm's one busy day is then a week's chart, not a spike at the end of 30 empty days."""
+    totals = [sum(values) for values in zip(*series.values(), strict=True)] if series else []
+    first = next((i for i, total in enumerate(totals) if total), len(days))
+    return max(0, min(first - 1, len(days) - min_days))
+
+
 def line_chart(
-    days: list[dt.date], series: dict[str, list[int]], width: int = 640, height: int = 220, every: int = 7
+    days: list[dt.date], series: dict[str, list[int]], width: int = 640, height: int = 220, min_days: int = 7
 ) -> LineChart:
-    """One line per series over consecutive days; y from 0 to a round maximum, a date label every `every` days."""
+    """One line per series over consecutive days, from the first active one (active_days); y from 0 to a
+    round maximum; about six date labels, the last day always labelled."""
+    start = active_days(days, series, min_days)
+    days, series = days[start:], {name: values[start:] for name, values in series.items()}
     left, top, right, bottom = 44, 10, 12, 26
     plot_width, plot_height = width - left - right, height - top - bottom
     scale_max = nice_ceiling(max((v for values in series.values() for v in values), default=0))
@@ -97,5 +110,9 @@ def line_chart(
     }
     y_ticks = [Tick(y_of(scale_max * k / 4), f"{scale_max * k / 4:g}") for k in range(5)]
     last = len(days) - 1
-    x_ticks = [Tick(round(left + i * step, 1), f"{days[i]:%d %b}") for i in range(last % every, len(days), every)]
+    every = 7 if len(days) > 14 else 2 if len(days) > 8 else 1
+    x_ticks = [
+        Tick(round(left + i * step, 1), f"{days[i]:%d %b}", "end" if i == last else "start" if i == 0 else "middle")
+        for i in range(last % every, len(days), every)
+    ]
     return LineChart(width, height, left, top, plot_width, plot_height, points, y_ticks, x_ticks)

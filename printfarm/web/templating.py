@@ -10,6 +10,10 @@ from fastapi.templating import Jinja2Templates
 from printfarm.deliveries.rules import DeliveryState
 from printfarm.jobs.rules import JobState
 from printfarm.metrics.rules import PrinterStatus
+from printfarm.web.labels import printer_words, status_label, status_meaning
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-templates.env.globals.update(DeliveryState=DeliveryState, JobState=JobState, PrinterStatus=PrinterStatus)
+templates.env.globals.update(
+    DeliveryState=DeliveryState, JobState=JobState, PrinterStatus=PrinterStatus, printer_words=printer_words,
+)
+templates.env.filters.update(status_label=status_label, status_meaning=status_meaning)

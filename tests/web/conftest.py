@@ -77,8 +77,7 @@ def shots(request: pytest.FixtureRequest) -> Callable[[Any, str], Path]:
     return shot
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
+def _chromium(tmp_path: Path, *extra: str) -> webdriver.Chrome:
     if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
         pytest.fail("headless Chromium is missing: apt-get install chromium chromium-driver (.ci/run does)")
     options = webdriver.ChromeOptions()
@@ -86,10 +85,28 @@ def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
     for argument in (
         "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}", "--window-size=1280,1000",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}", "--window-size=1280,1000", *extra,
     ):
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(20)
+    return driver
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
+    driver = _chromium(tmp_path)
+    yield driver
+    driver.quit()
+
+
+#: Every host name but 127.0.0.1 fails to resolve: a workshop LAN with no internet (no CDN either).
+OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
+
+
+@pytest.fixture
+def offline_browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
+    """Headless Chromium that can reach only the test server (127.0.0.1)."""
+    driver = _chromium(tmp_path, OFFLINE)
     yield driver
     driver.quit()
