@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import sys
@@ -12,6 +13,7 @@ import typer
 from printfarm.auth.rules import SYSTEM, Role
 from printfarm.cli.common import database_errors, open_engine, open_services, prepare, reported_errors, settings_or_exit
 from printfarm.cli.help import plain_help
+from printfarm.cli.terminal import LinesNotRedraws
 from printfarm.errors import PrintfarmError
 
 app = typer.Typer(
@@ -130,7 +132,8 @@ def demo(
         time_scale=time_scale, reject_rate=reject_rate, timeout_seconds=timeout_seconds,
     )
     _logging("WARNING")
-    with reported_errors():
+    stdout = sys.stdout if sys.stdout.isatty() else LinesNotRedraws(sys.stdout)
+    with reported_errors(), contextlib.redirect_stdout(stdout):
         code = run_demo(options)
     raise typer.Exit(code)
 
