@@ -23,7 +23,10 @@ def test_environment_overrides_defaults(monkeypatch):
     ("name", "value", "message"),
     [
         ("PRINTFARM_HTTP_PORT", "eighty", "http_port"),
-        ("PRINTFARM_MQTT_URL", "http://broker", r"^invalid settings: mqtt_url: must start with mqtt:// or tcp:// \(got 'http://broker'\)$"),
+        (
+            "PRINTFARM_MQTT_URL", "http://broker",
+            r"^invalid settings: mqtt_url: must start with mqtt:// or tcp:// \(got 'http://broker'\)$",
+        ),
         ("PRINTFARM_DISPATCH_INTERVAL_SECONDS", "0", "dispatch_interval_seconds"),
         ("PRINTFARM_MQTT_PROTOCOL", "4", "mqtt_protocol"),
     ],

@@ -40,7 +40,10 @@ def _logging(level: str) -> None:
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Create or migrate the schema to the newest revision."""
+    """Create or migrate the schema to the newest revision.
+
+    The database is PRINTFARM_DATABASE_URL's, else a SQLite file in PRINTFARM_DATA_DIR.
+    """
     from printfarm.db.migrate import upgrade
 
     engine = open_engine(settings_or_exit())
@@ -93,8 +96,12 @@ def freeze_startup_objects() -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to listen on (default from settings)")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on (default from settings)")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default: PRINTFARM_HTTP_HOST, else 127.0.0.1)")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on (default: PRINTFARM_HTTP_PORT, else 8000)")
+    ] = None,
 ) -> None:
     """Run the service: REST API, dashboard, dispatch and MQTT tracking."""
     import uvicorn

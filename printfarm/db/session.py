@@ -57,7 +57,8 @@ def check_connection(engine: Engine) -> None:
             pass
     except DBAPIError as err:
         reason = " ".join(str(err.orig).split())  # libpq's message spans lines
-        raise DatabaseUnreachable(f"{engine.url.render_as_string(hide_password=True)}: cannot connect: {reason}") from err
+        shown = engine.url.render_as_string(hide_password=True)
+        raise DatabaseUnreachable(f"{shown}: cannot connect: {reason}") from err
 
 
 def _create_engine(url: str, **kwargs: Any) -> Engine:

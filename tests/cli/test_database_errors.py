@@ -67,7 +67,8 @@ def test_an_unreachable_database_is_one_line_naming_the_setting_with_the_passwor
         ),
         (
             "sqlite:////proc/printfarm.db",
-            "printfarm: PRINTFARM_DATABASE_URL=sqlite:////proc/printfarm.db: cannot connect: unable to open database file",
+            "printfarm: PRINTFARM_DATABASE_URL=sqlite:////proc/printfarm.db: cannot connect: "
+            "unable to open database file",
         ),
     ],
 )
@@ -80,7 +81,8 @@ def test_a_bad_database_url_is_refused_by_name(tmp_path, url, message):
 @pytest.mark.parametrize("command", [["token", "create", "--role", "admin"], ["serve"]], ids=" ".join)
 def test_commands_that_build_every_service_refuse_a_bad_url_the_same_way(tmp_path, command):
     result = run_printfarm(*command, cwd=tmp_path, PRINTFARM_DATA_DIR=str(tmp_path), PRINTFARM_DATABASE_URL="foo://x")
-    assert (result.returncode, result.stderr) == (1, "printfarm: PRINTFARM_DATABASE_URL=foo://x: unknown kind of database 'foo'\n")
+    message = "printfarm: PRINTFARM_DATABASE_URL=foo://x: unknown kind of database 'foo'\n"
+    assert (result.returncode, result.stderr) == (1, message)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("MySQLdb") is not None, reason="the MySQL driver is installed here")
@@ -97,14 +99,17 @@ def test_the_default_sqlite_file_that_cannot_be_opened_names_both_settings(tmp_p
     (tmp_path / "printfarm.db").mkdir()  # where the SQLite file should be
     result = run_printfarm("db", "upgrade", cwd=tmp_path, PRINTFARM_DATA_DIR=str(tmp_path))
     assert (result.returncode, result.stderr) == (
-        1, f"printfarm: PRINTFARM_DATABASE_URL unset, so SQLite in PRINTFARM_DATA_DIR: sqlite:///{tmp_path}/printfarm.db: "
-        "cannot connect: unable to open database file\n",
+        1, "printfarm: PRINTFARM_DATABASE_URL unset, so SQLite in PRINTFARM_DATA_DIR: "
+        f"sqlite:///{tmp_path}/printfarm.db: cannot connect: unable to open database file\n",
     )
 
 
 @pytest.mark.parametrize(
     ("data_dir", "reason"),
-    [("/proc/no-such-dir", "cannot create it: No such file or directory"), ("{tmp}/a-file", "exists and is not a directory")],
+    [
+        ("/proc/no-such-dir", "cannot create it: No such file or directory"),
+        ("{tmp}/a-file", "exists and is not a directory"),
+    ],
 )
 def test_a_data_dir_that_cannot_be_made_stops_with_exit_2(tmp_path, data_dir, reason):
     (tmp_path / "a-file").write_text("")
