@@ -2,6 +2,7 @@
 
     PrintfarmError                      base of everything printfarm raises on purpose
     ├── ConfigError                     a setting is missing or invalid (start-up stops)
+    │   └── DatabaseUnreachable         the configured database cannot be opened or connected to
     ├── InputError                      the caller's input is wrong                      → 422
     │   ├── StlRejected                 an uploaded STL failed validation
     │   └── GcodeRejected               an uploaded print file is not usable G-code
@@ -34,6 +35,10 @@ class PrintfarmError(Exception):
 
 class ConfigError(PrintfarmError):
     """A setting is missing or invalid."""
+
+
+class DatabaseUnreachable(ConfigError):
+    """The configured database URL names nothing usable: a bad URL, a missing driver, no server, no directory."""
 
 
 class InputError(PrintfarmError):

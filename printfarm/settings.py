@@ -18,6 +18,23 @@ from pydantic_settings import (
 from printfarm.errors import ConfigError
 
 CONFIG_FILE_VARIABLE = "PRINTFARM_CONFIG"
+#: Settings whose value a message never repeats.
+SECRET_SETTINGS = frozenset({"secret_key", "database_url"})
+
+
+def default_data_dir() -> Path:
+    """$XDG_DATA_HOME/printfarm, else ~/.local/share/printfarm: one place per user, wherever a command runs.
+
+    A folder relative to the working directory would give `printfarm token create` run elsewhere a
+    new, empty database whose tokens the running service has never heard of.
+    """
+    base = os.environ.get("XDG_DATA_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".local" / "share")
+        except (RuntimeError, KeyError):  # no home directory (a service account without one)
+            return Path("printfarm-data")
+    return Path(base) / "printfarm"
 
 
 class Settings(BaseSettings):
@@ -25,7 +42,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PRINTFARM_", extra="forbid", frozen=True)
 
-    data_dir: Path = Field(Path("printfarm-data"), description="SQLite file, secret key and file store live here.")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="SQLite file, secret key and file store live here (default: ~/.local/share/printfarm).",
+    )
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; empty means a SQLite file (WAL) in data_dir."
     )
@@ -96,7 +116,7 @@ class Settings(BaseSettings):
     @classmethod
     def _mqtt_scheme(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("mqtt://", "tcp://")):
-            raise ValueError(f"must start with mqtt:// (got {value!r})")
+            raise ValueError("must start with mqtt:// or tcp://")
         return value
 
     @classmethod
@@ -131,10 +151,15 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as err:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']} (got {e.get('input')!r})"
-            for e in err.errors()
-        )
+        problems = "; ".join(_problem(e["loc"], e["msg"], e.get("input")) for e in err.errors())
         raise ConfigError(f"invalid settings: {problems}") from err
     except ValueError as err:  # a malformed TOML file
         raise ConfigError(f"invalid settings: {err}") from err
+
+
+def _problem(loc: tuple[int | str, ...], message: str, value: Any) -> str:
+    """'http_port: Input should be ... (got 'eighty')': the setting, pydantic's reason, the value once."""
+    name = ".".join(str(part) for part in loc) or "settings"
+    message = message.removeprefix("Value error, ")  # pydantic's prefix for a validator's ValueError
+    shown = "***" if name in SECRET_SETTINGS else repr(value)
+    return f"{name}: {message}" if shown in message else f"{name}: {message} (got {shown})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import sys
@@ -10,12 +11,17 @@ from typing import Annotated
 import typer
 
 from printfarm.auth.rules import SYSTEM, Role
-from printfarm.cli.common import reported_errors, settings_or_exit
+from printfarm.cli.common import database_errors, open_engine, open_services, prepare, reported_errors, settings_or_exit
+from printfarm.cli.help import plain_help
+from printfarm.cli.terminal import LinesNotRedraws
 from printfarm.errors import PrintfarmError
 
 app = typer.Typer(
     help="printfarm: orchestrate face-shield printing across many sites' OctoPrint printers.\n\n"
-    "Start with `printfarm demo` to watch a simulated farm print a hospital's batch.",
+    "Start with `printfarm demo` to watch a simulated farm print a hospital's batch.\n\n"
+    "Commands keep their database, secret key and files in PRINTFARM_DATA_DIR (default "
+    "~/.local/share/printfarm), or use the database PRINTFARM_DATABASE_URL names; settings come from "
+    "PRINTFARM_* variables and the TOML file PRINTFARM_CONFIG names.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -27,36 +33,40 @@ app.add_typer(token_app, name="token")
 
 def _logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("amqtt", "transitions", "apscheduler.executors", "apscheduler.scheduler", "uvicorn.access"):
+    for noisy in ("amqtt", "transitions", "apscheduler.executors", "apscheduler.scheduler", "uvicorn.access",
+                  "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Create or migrate the schema to the newest revision."""
-    from printfarm.db.migrate import upgrade
-    from printfarm.db.session import make_engine
+    """Create or migrate the schema to the newest revision.
 
-    settings = settings_or_exit()
-    engine = make_engine(settings.effective_database_url)
-    upgrade(engine)
+    The database is PRINTFARM_DATABASE_URL's, else a SQLite file in PRINTFARM_DATA_DIR.
+    """
+    from printfarm.db.migrate import upgrade
+
+    engine = open_engine(settings_or_exit())
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
     typer.echo(f"schema up to date on {engine.url.render_as_string(hide_password=True)}")
 
 
 @token_app.command("create")
 def token_create(
-    role: Annotated[Role, typer.Option(help="admin, coordinator, operator, viewer or hospital")],
+    role: Annotated[Role, typer.Option(
+        help="admin (everything), coordinator (parts, batches, deliveries), operator (one site's printers: "
+        "--site), hospital (one hospital's requests: --hospital) or viewer (read only)"
+    )],
     site: Annotated[int | None, typer.Option(help="Site id (operators only)")] = None,
     hospital: Annotated[int | None, typer.Option(help="Hospital id (hospital tokens only)")] = None,
     name: Annotated[str, typer.Option(help="Who or what the token is for")] = "cli",
     expires_in_days: Annotated[int | None, typer.Option(help="Days until it expires")] = None,
 ) -> None:
     """Create an API token and print it once (only its hash is stored)."""
-    from printfarm.wiring import build_services
-    from printfarm.db.migrate import upgrade
-
-    services = build_services(settings_or_exit())
-    upgrade(services.db.engine)
+    services = open_services()
     try:
         with reported_errors(), services.db.unit_of_work() as session:
             plain, row = services.tokens.create(
@@ -86,22 +96,24 @@ def freeze_startup_objects() -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to listen on (default from settings)")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on (default from settings)")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default: PRINTFARM_HTTP_HOST, else 127.0.0.1)")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on (default: PRINTFARM_HTTP_PORT, else 8000)")
+    ] = None,
 ) -> None:
     """Run the service: REST API, dashboard, dispatch and MQTT tracking."""
     import uvicorn
 
     from printfarm.app import create_app
-    from printfarm.db.migrate import upgrade
 
     settings = settings_or_exit()
     _logging(settings.log_level)
-    app_ = create_app(settings)
-    services = app_.state.services
-    upgrade(services.db.engine)
+    with database_errors(settings):
+        app_ = create_app(settings)
+    services = prepare(app_.state.services, SYSTEM)  # an unreachable database stops here, before listening
     with services.db.unit_of_work() as session:
-        services.profiles.ensure_catalog(session, SYSTEM)
         if not services.tokens.has_tokens(session):
             plain, _ = services.tokens.create(session, SYSTEM, role=Role.ADMIN, name="first admin")
             typer.echo(f"First start: admin token (shown once, keep it): {plain}")
@@ -127,7 +139,8 @@ def demo(
         time_scale=time_scale, reject_rate=reject_rate, timeout_seconds=timeout_seconds,
     )
     _logging("WARNING")
-    with reported_errors():
+    stdout = sys.stdout if sys.stdout.isatty() else LinesNotRedraws(sys.stdout)
+    with reported_errors(), contextlib.redirect_stdout(stdout):
         code = run_demo(options)
     raise typer.Exit(code)
 
@@ -156,8 +169,10 @@ def _register_optional_commands() -> None:
 
 def main() -> None:
     _register_optional_commands()
+    command = typer.main.get_command(app)
+    plain_help(command)
     try:
-        app()
+        command()
     except PrintfarmError as err:
         typer.echo(f"printfarm: {type(err).__name__}: {err}", err=True)
         sys.exit(1)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from printfarm.cli.common import reported_errors, settings_or_exit
+from printfarm.cli.common import open_engine, reported_errors, settings_or_exit
 
 
 def backup(
@@ -15,10 +15,9 @@ def backup(
 ) -> None:
     """Back up the database (SQLite online backup, or pg_dump) and the file store; the service may keep running."""
     from printfarm.db import backup as backups
-    from printfarm.db.session import make_engine
 
     settings = settings_or_exit()
-    engine = make_engine(settings.effective_database_url)
+    engine = open_engine(settings)
     try:
         with reported_errors():
             summary = backups.backup(engine, settings.file_store_dir, path)
@@ -36,10 +35,9 @@ def restore(
 ) -> None:
     """Restore a backup into the configured database and file store, then check every table's row count."""
     from printfarm.db import backup as backups
-    from printfarm.db.session import make_engine
 
     settings = settings_or_exit()
-    engine = make_engine(settings.effective_database_url)
+    engine = open_engine(settings)
     try:
         with reported_errors():
             summary = backups.restore(engine, settings.file_store_dir, path, force=force)

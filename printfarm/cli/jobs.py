@@ -18,7 +18,8 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from printfarm.auth.rules import Actor, Role
-from printfarm.errors import ConfigError, PrintfarmError
+from printfarm.cli.common import EXIT_FAILED, EXIT_USAGE, open_services
+from printfarm.errors import PrintfarmError
 from printfarm.jobs.rules import JobState
 from printfarm.services import Services
 
@@ -26,8 +27,6 @@ jobs_app = typer.Typer(help="Print jobs: list, cancel, pause, resume.", no_args_
 printers_app = typer.Typer(help="Printers: list, maintenance mode.", no_args_is_help=True)
 sites_app = typer.Typer(help="Sites: drain, resume, dispatch settings.", no_args_is_help=True)
 
-EXIT_FAILED = 1
-EXIT_USAGE = 2
 T = TypeVar("T")
 
 
@@ -37,14 +36,7 @@ def _actor() -> Actor:
 
 @contextmanager
 def _services() -> Iterator[Services]:
-    from printfarm.wiring import build_services
-    from printfarm.settings import load_settings
-
-    try:
-        services = build_services(load_settings())
-    except ConfigError as err:
-        typer.echo(f"printfarm: {err}", err=True)
-        raise typer.Exit(EXIT_USAGE) from err
+    services = open_services()
     try:
         yield services
     finally:
@@ -62,7 +54,10 @@ def _run(work: Callable[[Services, Session, Actor], T]) -> T:
             raise typer.Exit(EXIT_FAILED) from err
 
 
-def _emit(rows: list[dict[str, Any]], as_json: bool, columns: list[str]) -> None:
+def _emit(rows: list[dict[str, Any]], as_json: bool, columns: list[str], *, none: str) -> None:
+    """One line per row (or JSON object); no rows says none on stderr, so a pipe still gets no lines."""
+    if not rows and not as_json:
+        typer.echo(f"printfarm: {none}", err=True)
     if as_json:
         for row in rows:
             typer.echo(json.dumps(row, default=str))
@@ -86,14 +81,16 @@ def jobs_list(
     state: Annotated[JobState | None, typer.Option(help="Only jobs in this state")] = None,
     printer: Annotated[int | None, typer.Option(help="Only this printer's jobs")] = None,
     batch: Annotated[int | None, typer.Option(help="Only this batch's jobs")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many jobs")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line")] = False,
 ) -> None:
-    """Newest jobs first."""
+    """Print jobs (plates on printers), newest first, with state, printer, batch and progress."""
     rows = _run(lambda s, session, actor: [
         _job_row(j) for j in s.jobs.list(session, actor, state=state, printer_id=printer, batch_id=batch, limit=limit)
     ])
-    _emit(rows, as_json, ["id", "state", "printer", "batch", "progress", "file", "reason"])
+    filtered = state is not None or printer is not None or batch is not None
+    _emit(rows, as_json, ["id", "state", "printer", "batch", "progress", "file", "reason"],
+          none="no print jobs match" if filtered else "no print jobs yet (the scheduler makes them from batches)")
 
 
 def _job_command(name: str) -> Callable[[int], None]:
@@ -133,13 +130,14 @@ def printers_list(
             for p in reads
         ]
 
-    _emit(_run(work), as_json, ["id", "site", "name", "connection", "enabled", "bed_clear", "job", "disabled_reason"])
+    _emit(_run(work), as_json, ["id", "site", "name", "connection", "enabled", "bed_clear", "job", "disabled_reason"],
+          none=f"no printers at site {site}" if site is not None else "no printers registered yet")
 
 
 @printers_app.command("maintenance")
 def printers_maintenance(
     printer_id: Annotated[int, typer.Argument(help="Printer id")],
-    reason: Annotated[str, typer.Option(min=1, help="Why, shown to operators")] = "maintenance",
+    reason: Annotated[str, typer.Option(help="Why, shown to operators")] = "maintenance",
 ) -> None:
     """Put a printer in maintenance: it finishes its plate and gets no new ones."""
     from printfarm.printers.schemas import PrinterUpdate

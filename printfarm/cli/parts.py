@@ -52,8 +52,11 @@ def list_parts() -> None:
     """Every part with its STL verdict and approval."""
     services = open_services()
     with reported_errors(), services.db.unit_of_work() as session:
-        for part in services.parts.list(session, CLI_ACTOR):
+        parts = services.parts.list(session, CLI_ACTOR)
+        for part in parts:
             typer.echo(f"{part.id:>4}  {part.name:<40} STL {part.stl_verdict or '-':<8} approved {part.is_approved}")
+    if not parts:
+        typer.echo("printfarm: no parts yet (add one: printfarm parts add NAME --stl FILE.stl)", err=True)
 
 
 @parts_app.command("slice")
@@ -102,3 +105,9 @@ def list_print_files(
         files = [PrintFileRead.model_validate(f) for f in services.parts.list_print_files(session, CLI_ACTOR, part)]
     for print_file in files:
         typer.echo(json.dumps(print_file.model_dump(mode="json")) if as_json else _print_file_line(print_file))
+    if not files and not as_json:
+        typer.echo(
+            f"printfarm: part {part} has no print files yet (printfarm printfiles add {part} FILE.gcode --profile "
+            f"PROFILE, or printfarm parts slice {part} --profile PROFILE)",
+            err=True,
+        )

@@ -43,7 +43,7 @@ def check() -> None:
 def rotate() -> None:
     """Re-encrypt every printer's API key under a new key.
 
-    With the key in data_dir/secret.key: a new key is made, written beside the old one, every
+    With the key in PRINTFARM_DATA_DIR/secret.key: a new key is made, written beside the old one, every
     printer's API key is re-encrypted in one transaction, then the old key is dropped from the file.
     With PRINTFARM_SECRET_KEY: set it to "NEW,OLD" first (`printfarm secrets new-key`); the keys
     are re-encrypted under NEW, after which PRINTFARM_SECRET_KEY=NEW alone is enough.

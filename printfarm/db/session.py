@@ -8,13 +8,60 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
+from printfarm.errors import DatabaseUnreachable
 from printfarm.events import EventBus, raised_events
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for url; SQLite files get WAL, foreign keys and a busy timeout."""
+    """An engine for url; SQLite files get WAL, foreign keys and a busy timeout.
+
+    Raises DatabaseUnreachable (the URL shown with its password hidden) for a URL that does not
+    parse, an unknown kind of database, a driver that is not installed, or a SQLite directory that
+    cannot be created. Nothing connects yet: check_connection does.
+    """
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except ArgumentError as err:
+        raise DatabaseUnreachable(
+            f"{_without_password(url)}: not a database URL (e.g. postgresql+psycopg://user@host/db or sqlite:///path)"
+        ) from err
+    try:
+        return _create_engine(url, **kwargs)
+    except NoSuchModuleError as err:
+        raise DatabaseUnreachable(f"{shown}: unknown kind of database {url.split(':', 1)[0]!r}") from err
+    except ImportError as err:  # the dialect is known but its driver is not installed
+        raise DatabaseUnreachable(f"{shown}: its driver is not installed ({err})") from err
+    except OSError as err:
+        raise DatabaseUnreachable(f"{shown}: cannot create directory {err.filename}: {err.strerror}") from err
+
+
+def _without_password(url: str) -> str:
+    """url with whatever stands between user: and @ hidden, for URLs that make_url cannot parse."""
+    credentials, at, host = url.rpartition("@")
+    prefix, slash, user_password = credentials.rpartition("/")
+    user, colon, _ = user_password.partition(":")
+    return f"{prefix}{slash}{user}{colon}***{at}{host}" if at and colon else url
+
+
+def check_connection(engine: Engine) -> None:
+    """Connect once now, so that a database that cannot be reached fails at start, not at first use.
+
+    Raises DatabaseUnreachable with the driver's reason (no server, refused login, unopenable file).
+    """
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as err:
+        reason = " ".join(str(err.orig).split())  # libpq's message spans lines
+        shown = engine.url.render_as_string(hide_password=True)
+        raise DatabaseUnreachable(f"{shown}: cannot connect: {reason}") from err
+
+
+def _create_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
