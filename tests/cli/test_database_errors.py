@@ -35,6 +35,11 @@ DATABASE_COMMANDS = [
     ["sites", "drain", "1"],
     ["sites", "resume", "1"],
     ["sites", "settings", "1"],
+    ["sites", "add", "acme"],
+    ["sites", "list"],
+    ["hospitals", "add", "Sahlgrenska"],
+    ["hospitals", "list"],
+    ["printers", "add", "mk3", "--site", "1", "--url", "http://127.0.0.1:9", "--profile", "prusa-mk3s-0.4", "--api-key", "k"],
 ]
 
 
