@@ -130,6 +130,9 @@ def demo(
     time_scale: Annotated[float, typer.Option(min=1, help="How much faster than real time the printers print")] = 900,
     reject_rate: Annotated[float, typer.Option(min=0, max=1, help="Share of plates with one rejected unit")] = 0.0,
     timeout_seconds: Annotated[float, typer.Option(min=10, help="With --exit-when-done: give up (exit 1) after this long")] = 600,
+    operator_wait: Annotated[float, typer.Option(
+        min=0, help="Until Ctrl-C: seconds a finished plate waits for you to clear it before the simulated operators do",
+    )] = 20,
 ) -> None:
     """Run printfarm on embedded defaults with a simulated farm printing hospitals' face-shield frames until Ctrl-C."""
     from printfarm.demo import DemoOptions, run_demo
@@ -137,6 +140,7 @@ def demo(
     options = DemoOptions(
         units=units, exit_when_done=exit_when_done, sites=sites, printers_per_site=printers_per_site,
         time_scale=time_scale, reject_rate=reject_rate, timeout_seconds=timeout_seconds,
+        operator_wait_seconds=operator_wait,
     )
     _logging("WARNING")
     stdout = sys.stdout if sys.stdout.isatty() else LinesNotRedraws(sys.stdout)

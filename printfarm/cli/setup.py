@@ -89,7 +89,7 @@ def printers_add(
         help="OctoPrint's application key; asked for when not given (keeps it out of the shell history)",
     )],
     material: Annotated[str, typer.Option(help="Filament loaded now")] = "PLA",
-    mqtt_base_topic: Annotated[str | None, typer.Option(help="Its OctoPrint-MQTT base topic; default printfarm/<site>/<printer>/")] = None,
+    mqtt_base_topic: Annotated[str | None, typer.Option(help="Its OctoPrint-MQTT base topic; default printfarm/SITE/PRINTER/")] = None,
 ) -> None:
     """Add a printer after it answered with this key; an unreachable printer or a refused key saves nothing."""
     data = jobs._validated(lambda: PrinterCreate(

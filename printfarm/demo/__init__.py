@@ -50,6 +50,7 @@ class DemoOptions:
     reject_rate: float = 0.0
     timeout_seconds: float = 600.0  # with exit_when_done only; otherwise the demo runs until stopped
     speedup: float = 1.0  # for tests: the printers and the demo's own clock both run this much faster
+    operator_wait_seconds: float = 0.0  # until Ctrl-C: how long a finished plate waits for a person
 
 
 class DemoClock:
@@ -180,12 +181,15 @@ class Demo:
             self.say(f"  {link.label:<{width}}  {self.url}/login?next={link.landing_path}#token={link.token}")
         admin = next(link.token for link in self.sign_ins if link.role is Role.ADMIN)
         self.say(f"API docs: {self.url}/docs  (Authorize with the admin token {admin})")
+        if self.options.operator_wait_seconds and not self.options.exit_when_done:
+            self.say(f"a finished plate waits {self.options.operator_wait_seconds:.0f} s for you (signed in as an operator: "
+                     "the Printers page, Bed cleared · record QC) before the simulated operators take it off")
 
     def _until_stopped(self, stop: threading.Event, hospitals: Hospitals, rng: random.Random) -> int:
         self.say("the hospitals keep asking until you stop the demo: press Ctrl-C")
         batches = good_units = 0
         while not stop.is_set():
-            clear_beds(self.services, self.options.reject_rate, rng)
+            clear_beds(self.services, self.options.reject_rate, rng, self.options.operator_wait_seconds)
             for done in self._drain():
                 hospitals.done(done.batch_id)
                 batches, good_units = batches + 1, good_units + done.good_units

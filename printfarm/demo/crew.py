@@ -7,6 +7,7 @@ depending on the machine and the time scale.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from dataclasses import dataclass
 
@@ -22,11 +23,18 @@ from printfarm.services import Services
 REQUEST_UNITS = (24, 36, 48, 72, 96)
 
 
-def clear_beds(services: Services, reject_rate: float, rng: random.Random) -> None:
-    """The simulated operators: take finished plates off and record QC."""
+def clear_beds(services: Services, reject_rate: float, rng: random.Random, wait_seconds: float = 0.0) -> None:
+    """The simulated operators: take off plates finished at least wait_seconds ago and record QC.
+
+    The wait leaves a person signed in as an operator time to clear a bed from the dashboard first.
+    """
+    ready_before = services.clock.now() - dt.timedelta(seconds=wait_seconds)
     with services.db.unit_of_work() as session:
         finished = services.jobs.list(session, SYSTEM, state=JobState.FINISHED)
-        plates = [(job.printer_id, job.units_per_print) for job in finished]
+        plates = [
+            (job.printer_id, job.units_per_print) for job in finished
+            if job.finished_at is None or job.finished_at <= ready_before
+        ]
     for printer_id, units in plates:
         rejected = 1 if rng.random() < reject_rate else 0
         try:
