@@ -112,3 +112,93 @@ def test_each_roles_demo_link_signs_in_as_that_role_and_no_token_reaches_the_acc
     secrets = [link.token for link in links] + ["pf_not-a-real-token", "token="]
     leaks = [line for line in access_log.lines if any(secret in line for secret in secrets)]
     assert leaks == [], leaks
+
+
+@pytest.fixture
+def demo_waiting_for_people() -> Iterator[Demo]:
+    """A demo whose simulated operators leave finished plates for two minutes: a person clears them."""
+    stop = threading.Event()
+    with Demo(DemoOptions(units=24, operator_wait_seconds=120), out=io.StringIO()) as running:
+        loop = threading.Thread(target=running.run, args=(stop,), name="demo-loop")
+        loop.start()
+        yield running
+        stop.set()
+        loop.join(timeout=30)
+
+
+def link_of(demo: Demo, role: Role) -> SignIn:
+    return next(link for link in demo.sign_ins if link.role is role)
+
+
+def submit(browser: WebDriver, form: str, **values: str) -> None:
+    for name, value in values.items():
+        field = browser.find_element(By.CSS_SELECTOR, f"#{form} [name={name}]")
+        field.clear()
+        field.send_keys(value)
+    browser.find_element(By.CSS_SELECTOR, f"#{form} button").click()
+
+
+def test_each_roles_demo_link_does_its_work_in_the_browser(
+    demo_waiting_for_people: Demo, browser: WebDriver, shots: Any
+) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    from printfarm.auth.rules import SYSTEM
+    from printfarm.jobs.rules import JobState
+
+    demo = demo_waiting_for_people
+    services = demo.services
+    assert demo.farm is not None
+    operator = next(link for link in demo.sign_ins if link.role is Role.OPERATOR)
+    site_id = demo.farm.site_ids[next(iter(demo.farm.site_ids))]
+    assert operator.label.endswith(demo.farm.site_names[site_id])
+
+    def finished_plate_at_the_operators_site() -> tuple[int, int, int] | None:
+        with services.db.unit_of_work() as session:
+            for job in services.jobs.list(session, SYSTEM, state=JobState.FINISHED):
+                printer = services.printers.get(session, SYSTEM, job.printer_id)
+                if printer.site_id == site_id:
+                    return job.id, printer.id, job.units_per_print
+        return None
+
+    # operator: takes a finished plate off its bed and records its QC
+    plate = WebDriverWait(browser, 60, poll_frequency=0.5).until(lambda _: finished_plate_at_the_operators_site())
+    job_id, printer_id, units = plate
+    open_link(browser, demo, operator)
+    browser.get(f"{demo.url}/setup/printers/{printer_id}")
+    submit(browser, "clear-bed-form", good_units=str(units - 1), rejected_units="1")
+    WebDriverWait(browser, 10).until(lambda b: "Bed cleared" in b.find_element(By.CSS_SELECTOR, ".done").text)
+    shots(browser, "demo-operator-cleared-bed")
+    with services.db.unit_of_work() as session:
+        job = services.jobs.get(session, SYSTEM, job_id)
+        assert (job.state, job.good_units, job.rejected_units) == (JobState.COMPLETED, units - 1, 1)
+
+    # coordinator: queues a batch for a hospital
+    open_link(browser, demo, link_of(demo, Role.COORDINATOR))
+    browser.get(f"{demo.url}/setup")
+    browser.find_element(By.LINK_TEXT, "Queue a batch").click()
+    hospital = demo.farm.hospital_names[demo.farm.hospital_ids[-1]]
+    Select(browser.find_element(By.NAME, "hospital_id")).select_by_visible_text(hospital)
+    submit(browser, "batch-form", quantity="13", priority="7")
+    WebDriverWait(browser, 10).until(lambda b: urlsplit(b.current_url).path == "/batches")
+    shots(browser, "demo-coordinator-queued")
+    with services.db.unit_of_work() as session:
+        mine = [b for b in services.batches.list(session, SYSTEM) if (b.quantity, b.priority) == (13, 7)]
+    assert [b.hospital_id for b in mine] == [demo.farm.hospital_ids[-1]]
+
+    # admin: adds a site
+    open_link(browser, demo, link_of(demo, Role.ADMIN))
+    browser.get(f"{demo.url}/setup")
+    browser.find_element(By.LINK_TEXT, "Add a site").click()
+    submit(browser, "site-form", name="Fablab Nowy", city="Bydgoszcz")
+    WebDriverWait(browser, 10).until(lambda b: urlsplit(b.current_url).path == "/sites")
+    assert "Fablab Nowy" in browser.find_element(By.TAG_NAME, "main").text
+    shots(browser, "demo-admin-added-site")
+
+    # hospital and viewer: read, and have no setup forms
+    for role in (Role.HOSPITAL, Role.VIEWER):
+        open_link(browser, demo, link_of(demo, role))
+        assert "/setup" not in nav_links(browser), role
+        browser.get(f"{demo.url}/setup/batches")
+        assert "may not" in browser.find_element(By.TAG_NAME, "main").text, role
+        shots(browser, f"demo-{role.value}")
