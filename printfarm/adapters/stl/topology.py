@@ -82,25 +82,28 @@ def representatives(
 def weld(triangles: np.ndarray) -> tuple[np.ndarray, int]:
     """Vertex ids (n, 3) shared by corners with bit-identical coordinates, and the vertex count.
 
-    `triangles` must be C-contiguous float32 (n, 3, 3) without -0.0 (the reader ensures both).
+    `triangles` is float32 (n, 3, 3) whose 9 floats per facet are contiguous; facets may be strided,
+    as in a view of the file's 50-byte records. -0.0 welds with 0.0.
     Ids follow the order of appearance, which keeps the later edge sort and union-find local.
     """
-    corners = triangles.reshape(-1, 3).view(np.uint32)
-    total = len(corners)
-    block = 3 * BLOCK_FACETS
-    order = np.arange(block, dtype=np.intp)
+    n = len(triangles)
+    total = 3 * n
+    index_type = np.int32 if total < 2**31 else np.intp  # half the memory to fault in and to miss the cache on
+    order = np.arange(3 * BLOCK_FACETS, dtype=np.intp)
     table = np.empty(1 << _LOCAL_BITS, dtype=np.intp)
-    local = np.empty(total, dtype=np.intp)  # each corner's index among the blocks' first corners
+    columns = np.empty((3, BLOCK_FACETS, 3), dtype=np.float32)
+    local: np.ndarray = np.empty(total, dtype=index_type)  # each corner's index among the blocks' first corners
     firsts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     count = 0
     skip = 0
-    for start in range(0, total, block):
-        x, y, z = np.ascontiguousarray(corners[start : start + block].T)
+    for start in range(0, n, BLOCK_FACETS):
+        x, y, z = _block_columns(triangles[start : start + BLOCK_FACETS], columns)
         size = len(x)
+        corners = slice(3 * start, 3 * start + size)
         if skip:
             skip -= 1
-            local[start : start + size] = order[:size] + count
-            firsts.append((x, y, z))
+            local[corners] = order[:size] + count
+            firsts.append((x.copy(), y.copy(), z.copy()))
             count += size
             continue
         rep = representatives(_local_slots(x, y, z), _LOCAL_BITS, (x, y, z), table)
@@ -108,23 +111,36 @@ def weld(triangles: np.ndarray) -> tuple[np.ndarray, int]:
         new = np.flatnonzero(is_first)
         position = np.cumsum(is_first, dtype=np.intp)
         position += count - 1
-        local[start : start + size] = position.take(rep, mode="clip")
+        local[corners] = position.take(rep, mode="clip")
         firsts.append((x.take(new), y.take(new), z.take(new)))
         count += len(new)
         if len(new) > _LOCAL_USEFUL * size:
             skip = _LOCAL_RETRY_BLOCKS
+    del columns
     x, y, z = (np.concatenate([part[axis] for part in firsts]) for axis in range(3))
     del firsts
     bits = table_bits(count) + 1  # at most half full: short probe sequences
     rep = representatives(_global_slots(x, y, z, bits), bits, (x, y, z))
     del x, y, z
     is_vertex = rep == np.arange(count, dtype=np.intp)
-    numbers: np.ndarray = np.cumsum(is_vertex, dtype=np.int32 if count < 2**31 else np.intp)
+    numbers: np.ndarray = np.cumsum(is_vertex, dtype=index_type)
     vertices = int(numbers[-1]) if count else 0
     numbers -= 1
     ids = numbers.take(rep, mode="clip")
     del rep, is_vertex, numbers
     return ids.take(local, mode="clip").reshape(-1, 3), vertices
+
+
+def _block_columns(block: np.ndarray, out: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The block's corner coordinates as three contiguous uint32 bit patterns, -0.0 made 0.0.
+
+    Views of `out` (3, at least len(block), 3), valid until the next call.
+    """
+    columns = out[:, : len(block)]
+    with np.errstate(invalid="ignore"):  # a signalling NaN stays NaN and is reported elsewhere
+        np.add(block.transpose(2, 0, 1), np.float32(0.0), out=columns)
+    x, y, z = columns.reshape(3, -1).view(np.uint32)
+    return x, y, z
 
 
 def _local_slots(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
