@@ -128,7 +128,11 @@ def weld(triangles: np.ndarray) -> tuple[np.ndarray, int]:
     numbers -= 1
     ids = numbers.take(rep, mode="clip")
     del rep, is_vertex, numbers
-    return ids.take(local, mode="clip").reshape(-1, 3), vertices
+    chunk = 1 << 16  # take() copies int32 indices to intp: a chunk at a time, and in place, not 3 × n more
+    for start in range(0, total, chunk):
+        part = local[start : start + chunk]
+        ids.take(part, out=part, mode="clip")
+    return local.reshape(-1, 3), vertices
 
 
 def _block_columns(block: np.ndarray, out: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
