@@ -236,27 +236,54 @@ def _all_pairs(keys: np.ndarray) -> bool:
 def count_bodies(vertex_ids: np.ndarray, vertices: int) -> int:
     """Number of sets of facets connected through shared vertices.
 
-    Union-find in rounds: hook each root to the smallest root it shares an edge with, compress
-    paths by pointer jumping, keep only the edges still joining two different roots.
+    Union-find in rounds: hook each root to a smaller root it shares an edge with (one writer per
+    root wins, the others stay for the next round), compress paths by pointer jumping, keep only
+    the edges still joining two different roots. Edges are gathered and hooked a chunk at a time,
+    so no round allocates more than the edges it keeps.
     """
     parent = np.arange(vertices, dtype=np.int32 if vertices < 2**31 else np.intp)
+    _hook(parent, vertex_ids[:, 0], vertex_ids[:, 1])  # every vertex is still its own root: nothing to gather
+    parent = _compressed(parent)
     for other in (1, 2):  # union-find is incremental: one edge set at a time halves the memory
-        parent = _join(parent, vertex_ids[:, 0], vertex_ids[:, other])
+        u, v = vertex_ids[:, 0], vertex_ids[:, other]
+        while True:
+            u, v = _apart(parent, u, v)
+            if not u.size:
+                break
+            _hook(parent, u, v)
+            parent = _compressed(parent)
     return int(np.count_nonzero(parent == np.arange(vertices, dtype=parent.dtype)))
 
 
-def _join(parent: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Merge the sets of `parent` (fully compressed: every entry a root) joined by edges u–v."""
-    while u.size:
-        ru, rv = parent[u], parent[v]
+_EDGE_CHUNK = 1 << 16
+
+
+def _hook(parent: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
+    """Point the larger of each pair of roots u–v at the smaller."""
+    for start in range(0, len(u), _EDGE_CHUNK):
+        a, b = u[start : start + _EDGE_CHUNK], v[start : start + _EDGE_CHUNK]
+        parent[np.maximum(a, b)] = np.minimum(a, b)
+
+
+def _apart(parent: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The roots (by fully compressed `parent`) of the edges u–v whose ends have different roots."""
+    kept_u: list[np.ndarray] = []
+    kept_v: list[np.ndarray] = []
+    for start in range(0, len(u), _EDGE_CHUNK):
+        ru, rv = parent[u[start : start + _EDGE_CHUNK]], parent[v[start : start + _EDGE_CHUNK]]
         apart = ru != rv
-        u, v = ru[apart], rv[apart]
-        if not u.size:
-            break
-        parent[np.maximum(u, v)] = np.minimum(u, v)
-        while True:
-            grand = parent[parent]
-            if np.array_equal(grand, parent):
-                break
-            parent = grand
-    return parent
+        if apart.any():
+            kept_u.append(ru[apart])
+            kept_v.append(rv[apart])
+    if not kept_u:
+        return parent[:0], parent[:0]
+    return np.concatenate(kept_u), np.concatenate(kept_v)
+
+
+def _compressed(parent: np.ndarray) -> np.ndarray:
+    """`parent` with every entry its root (parent[x] <= x holds, so jumping ends)."""
+    while True:
+        grand = parent[parent]
+        if np.array_equal(grand, parent):
+            return parent
+        parent = grand
