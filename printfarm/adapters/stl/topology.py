@@ -93,7 +93,8 @@ def weld(triangles: np.ndarray) -> tuple[np.ndarray, int]:
     table = np.empty(1 << _LOCAL_BITS, dtype=np.intp)
     columns = np.empty((3, BLOCK_FACETS, 3), dtype=np.float32)
     local: np.ndarray = np.empty(total, dtype=index_type)  # each corner's index among the blocks' first corners
-    firsts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    # The blocks' first corners, x y z rows: only the prefix written is ever faulted in.
+    firsts = np.empty((3, total), dtype=np.uint32)
     count = 0
     skip = 0
     for start in range(0, n, BLOCK_FACETS):
@@ -103,7 +104,7 @@ def weld(triangles: np.ndarray) -> tuple[np.ndarray, int]:
         if skip:
             skip -= 1
             local[corners] = order[:size] + count
-            firsts.append((x.copy(), y.copy(), z.copy()))
+            firsts[:, count : count + size] = x, y, z
             count += size
             continue
         rep = representatives(_local_slots(x, y, z), _LOCAL_BITS, (x, y, z), table)
@@ -112,17 +113,20 @@ def weld(triangles: np.ndarray) -> tuple[np.ndarray, int]:
         position = np.cumsum(is_first, dtype=np.intp)
         position += count - 1
         local[corners] = position.take(rep, mode="clip")
-        firsts.append((x.take(new), y.take(new), z.take(new)))
+        for row, key in zip(firsts, (x, y, z), strict=True):
+            key.take(new, out=row[count : count + len(new)], mode="clip")
         count += len(new)
         if len(new) > _LOCAL_USEFUL * size:
             skip = _LOCAL_RETRY_BLOCKS
     del columns
-    x, y, z = (np.concatenate([part[axis] for part in firsts]) for axis in range(3))
-    del firsts
+    x, y, z = firsts[:, :count]
     bits = table_bits(count) + 1  # at most half full: short probe sequences
     rep = representatives(_global_slots(x, y, z, bits), bits, (x, y, z))
-    del x, y, z
-    is_vertex = rep == np.arange(count, dtype=np.intp)
+    del x, y, z, firsts
+    is_vertex = np.empty(count, dtype=bool)
+    for start in range(0, count, len(order)):  # rep[i] == i, without an arange of count intp
+        span = slice(start, start + len(order))
+        np.equal(rep[span], order[: len(is_vertex[span])] + start, out=is_vertex[span])
     numbers: np.ndarray = np.cumsum(is_vertex, dtype=index_type)
     vertices = int(numbers[-1]) if count else 0
     numbers -= 1
