@@ -326,6 +326,28 @@ def bench(url: str, label: str, data_dir: Path, args: argparse.Namespace) -> Non
     services.db.dispose()
 
 
+def postgres_problem(url: str) -> str | None:
+    """Why the benchmark cannot use the PostgreSQL database at `url`, or None if it can connect."""
+    try:
+        engine = sa.create_engine(url)
+    except (sa.exc.ArgumentError, ImportError) as err:
+        return f"--postgres {url!r} is not a usable SQLAlchemy URL ({err})"
+    try:
+        with engine.connect():
+            return None
+    except sa.exc.DBAPIError as err:
+        reason = str(err.orig).strip().splitlines()[0] if err.orig is not None else str(err)
+        database = engine.url.database
+        return (
+            f"cannot connect to PostgreSQL {engine.url.render_as_string(hide_password=True)}: {reason}\n"
+            f"The benchmark drops and recreates that database's public schema, so give it one of its own: "
+            f"create it (createdb -h {engine.url.host or 'localhost'} -U {engine.url.username or 'postgres'} {database}), "
+            "pass --postgres URL of a database it may wipe, or --postgres '' to run on SQLite only."
+        )
+    finally:
+        engine.dispose()
+
+
 def main() -> None:
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: max instances" while a pass runs
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -335,6 +357,9 @@ def main() -> None:
     parser.add_argument("--farm-seconds", type=float, default=90.0)
     parser.add_argument("--print-seconds", type=float, default=30.0)
     args = parser.parse_args()
+    problem = postgres_problem(args.postgres) if args.postgres else None
+    if problem:  # before the SQLite run, not after it
+        parser.exit(2, f"bench/dispatch.py: {problem}\n")
     with tempfile.TemporaryDirectory(prefix="printfarm-bench-") as tmp:
         bench(f"sqlite:///{tmp}/bench.db", "SQLite", Path(tmp) / "sqlite", args)
         if args.postgres:

@@ -1,27 +1,42 @@
-"""Benchmark: full STL validation against `admesh --exact` on closed tori of 1 M and 5 M facets.
+"""Benchmark: full STL validation against `admesh --exact` on closed tori, in local and shuffled facet order.
 
-Prints triangles per second (median of several runs), peak traced memory against the file size,
-and ADMesh's time on the same file in the same run, runs interleaved (ours, ADMesh, ours, ...) so
-that load from other work on the machine falls on both alike. Wall time is what a user waits;
-CPU time (all our threads, or the admesh child process) is printed beside it because it moves much
-less when other processes share the cores. Figures only; nothing here asserts on time.
+Files: tori of 1 M and 4 M facets in the grid order a CAD export writes them, and a 1 M torus with
+its facets in random order (as some exporters write them: no locality left for caches).
+For each file, runs alternate (ours, ADMesh, ours, ...) so load from other work on the machine
+falls on both alike, and print medians:
 
-    .venv/bin/python bench/stl_validate.py [--sizes 1000000 5000000] [--runs 7]
+- printfarm wall time in a fresh process, as `printfarm stl validate` runs: the validation call
+  only, not Python's start-up and imports; every page it touches is new to the process, which is
+  what a CLI user and an upload to a freshly started worker wait for. ADMesh too is a fresh process;
+- ADMesh's wall time, and the ratio ADMesh / printfarm of those medians (> 1: printfarm faster),
+  with the range of the per-run ratios;
+- CPU time (user + system) of both, which moves less than wall time when the cores are shared,
+  and printfarm's wall time in a warm process (the same call repeated, as in a long-running service);
+- peak traced memory against the file size, and the load average before and after the file.
+
+Figures only; nothing here asserts on time.
+
+    .venv/bin/python bench/stl_validate.py [--sizes 1000000 4000000] [--shuffled 1000000] [--runs 7]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from printfarm.adapters.stl import StlLimits, shapes, validate_stl_file
 from printfarm.adapters.stl.writer import binary_stl
@@ -29,12 +44,15 @@ from printfarm.adapters.stl.writer import binary_stl
 LIMITS = StlLimits(max_bytes=2 << 30, max_triangles=50_000_000)
 
 
-def write_torus(directory: Path, triangles: int) -> Path:
-    """A torus of about `triangles` facets, in the grid order a CAD export writes them."""
+def write_torus(directory: Path, triangles: int, *, shuffled: bool = False) -> Path:
+    """A torus of about `triangles` facets, in grid order or (`shuffled`) in a fixed random order."""
     across = int((triangles / 8) ** 0.5)
     around = triangles // (2 * across)
-    path = directory / f"torus_{triangles}.stl"
-    path.write_bytes(binary_stl(shapes.torus(60.0, 15.0, around, across, centre_z_mm=15.0)))
+    facets = shapes.torus(60.0, 15.0, around, across, centre_z_mm=15.0)
+    if shuffled:
+        facets = facets[np.random.default_rng(19).permutation(len(facets))]
+    path = directory / f"torus_{triangles}{'_shuffled' if shuffled else ''}.stl"
+    path.write_bytes(binary_stl(facets))
     return path
 
 
@@ -69,42 +87,93 @@ def peak_traced_bytes(path: Path) -> int:
         tracemalloc.stop()
 
 
-def compare(path: Path, admesh: str | None, runs: int) -> None:
+def fresh_process_run(path: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of one validation in a new Python process, its start-up excluded."""
+    command = [sys.executable, __file__, "--child", str(path)]
+    result = subprocess.run(command, check=True, capture_output=True, text=True)
+    figures = json.loads(result.stdout)
+    return figures["wall"], figures["cpu"]
+
+
+def child(path: Path) -> None:
+    wall, cpu = timed(lambda: validate_stl_file(path, limits=LIMITS), own_cpu_seconds)
+    print(json.dumps({"wall": wall, "cpu": cpu}))
+
+
+def load_average() -> str:
+    return f"{os.getloadavg()[0]:.2f}"
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    ours_ms: float
+    admesh_ms: float | None
+    memory_per_file: float
+    load: str
+
+    def line(self) -> str:
+        admesh = "not installed" if self.admesh_ms is None else f"{self.admesh_ms:8.0f} ms"
+        ratio = "" if self.admesh_ms is None else f"{self.admesh_ms / self.ours_ms:5.2f}×"
+        return f"  {self.name:24} {self.ours_ms:8.0f} ms  {admesh}  {ratio:>6}  {self.memory_per_file:5.2f}×  {self.load}"
+
+
+def compare(path: Path, name: str, admesh: str | None, runs: int) -> Row:
+    load_before = load_average()
     report = validate_stl_file(path, limits=LIMITS)  # warm: page cache and imports
     file_bytes = path.stat().st_size
-    print(f"{report.triangles:>9,} triangles, {file_bytes / 1e6:.0f} MB, verdict {report.verdict} {report.codes}")
+    print(f"{name}: {report.triangles:,} triangles, {file_bytes / 1e6:.0f} MB, verdict {report.verdict} "
+          f"{report.codes}, load average {load_before}")  # fmt: skip
     ours: list[tuple[float, float]] = []
     theirs: list[tuple[float, float]] = []
+    warm: list[float] = []
     for _ in range(runs):
-        ours.append(timed(lambda: validate_stl_file(path, limits=LIMITS), own_cpu_seconds))
+        ours.append(fresh_process_run(path))
         if admesh is not None:
             command = [admesh, "--exact", str(path)]
             theirs.append(timed(lambda: subprocess.run(command, check=True, capture_output=True), children_cpu_seconds))
+        warm.append(timed(lambda: validate_stl_file(path, limits=LIMITS), own_cpu_seconds)[0])
     wall, cpu = (statistics.median(run[i] for run in ours) for i in (0, 1))
-    rate = report.triangles / wall / 1e6
-    print(f"  printfarm:      {wall * 1e3:7.1f} ms wall ({rate:5.2f} M tri/s), {cpu * 1e3:7.1f} ms CPU (medians of {runs})")
+    print(f"  printfarm, fresh process: {wall * 1e3:7.1f} ms wall ({report.triangles / wall / 1e6:5.2f} M tri/s), "
+          f"{cpu * 1e3:7.1f} ms CPU (medians of {runs}); warm process {statistics.median(warm) * 1e3:7.1f} ms wall")  # fmt: skip
     peak = peak_traced_bytes(path)
     print(f"  peak traced memory {peak / 1e6:.0f} MB = {peak / file_bytes:.2f} × file size")
+    load = f"{load_before} → {load_average()}"
     if admesh is None:
         print("  admesh: not installed")
-        return
+        return Row(name, wall * 1e3, None, peak / file_bytes, load)
     their_wall, their_cpu = (statistics.median(run[i] for run in theirs) for i in (0, 1))
-    print(f"  admesh --exact: {their_wall * 1e3:7.1f} ms wall ({report.triangles / their_wall / 1e6:5.2f} M tri/s), "
+    print(f"  admesh --exact:           {their_wall * 1e3:7.1f} ms wall ({report.triangles / their_wall / 1e6:5.2f} M tri/s), "
           f"{their_cpu * 1e3:7.1f} ms CPU")  # fmt: skip
     pairs = [their[0] / our[0] for our, their in zip(ours, theirs, strict=True)]
     print(f"  admesh time / printfarm time: {their_wall / wall:.2f} wall (per-run pairs {min(pairs):.2f}–"
           f"{max(pairs):.2f}), {their_cpu / cpu:.2f} CPU")  # fmt: skip
+    return Row(name, wall * 1e3, their_wall * 1e3, peak / file_bytes, load)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1_000_000, 4_000_000])
+    parser.add_argument("--shuffled", type=int, nargs="*", default=[1_000_000], help="sizes of facet-shuffled tori")
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    if args.child is not None:
+        child(args.child)
+        return
+    print(f"load average {load_average()} on {os.cpu_count()} cores")
+    admesh = shutil.which("admesh")
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for size in args.sizes:
-            compare(write_torus(Path(tmp), size), shutil.which("admesh"), args.runs)
+        files = [(size, False) for size in args.sizes] + [(size, True) for size in args.shuffled]
+        for size, shuffled in files:
+            path = write_torus(Path(tmp), size, shuffled=shuffled)
+            name = f"{size / 1e6:g} M{' shuffled' if shuffled else ''}"
+            rows.append(compare(path, name, admesh, args.runs))
+            path.unlink()
+    print(f"\n  {'file':24} {'printfarm':>11}  {'admesh':>11}  {'ratio':>6}  memory/file  load average")
+    for row in rows:
+        print(row.line())
 
 
 if __name__ == "__main__":

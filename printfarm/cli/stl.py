@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from printfarm.adapters.stl import StlReport, validate_stl_file
+from printfarm.adapters.stl import StlLimits, StlReport, validate_stl_file
+from printfarm.cli.common import settings_or_exit
 from printfarm.printers.catalog import PROFILES
 
 app = typer.Typer(help="Validate STL meshes.")
@@ -47,7 +48,14 @@ def validate(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line per file")] = False,
     profile: Annotated[str | None, typer.Option(help="Printer profile whose build volume the part must fit")] = None,
 ) -> None:
-    """Validate each STL; exit 0 if none is rejected, 1 if any is, 2 on usage errors."""
+    """Validate each STL; exit 0 if none is rejected, 1 if any is, 2 on usage or settings errors.
+
+    Limits are the service's settings stl_max_bytes and stl_max_triangles, read as the service reads them:
+
+    PRINTFARM_STL_MAX_BYTES, PRINTFARM_STL_MAX_TRIANGLES or the PRINTFARM_CONFIG file.
+    """
+    settings = settings_or_exit()
+    limits = StlLimits(max_bytes=settings.stl_max_bytes, max_triangles=settings.stl_max_triangles)
     build_volume_mm = None
     if profile is not None:
         spec = PROFILES.get(profile)
@@ -62,7 +70,7 @@ def validate(
     any_rejected = False
     for path in files:
         try:
-            report = validate_stl_file(path, build_volume_mm=build_volume_mm)
+            report = validate_stl_file(path, limits=limits, build_volume_mm=build_volume_mm)
         except OSError as err:
             typer.echo(f"stl validate: {path}: cannot read: {err.strerror or err}", err=True)
             raise typer.Exit(EXIT_USAGE) from err

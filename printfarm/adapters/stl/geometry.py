@@ -77,5 +77,10 @@ def measure(triangles: np.ndarray) -> Geometry:
             flatness[start:stop] = area / (ax * ax + ay * ay + az * az + bx * bx + by * by + bz * bz)
             np.maximum(np.maximum(z0, z1), z2, out=top_z[start:stop])
             np.abs(cz, out=down[start:stop])
-            volume += float(np.dot(x0 - origin[0], cx) + np.dot(y0 - origin[1], cy) + np.dot(z0 - origin[2], cz))
+            # einsum, not dot: no BLAS threads spinning on the shared cores; float64 sums.
+            volume += float(
+                np.einsum("i,i->", x0 - origin[0], cx, dtype=np.float64)
+                + np.einsum("i,i->", y0 - origin[1], cy, dtype=np.float64)
+                + np.einsum("i,i->", z0 - origin[2], cz, dtype=np.float64)
+            )
     return Geometry(lowest, highest, volume / 6.0, flatness, top_z, down)

@@ -46,9 +46,11 @@ def size_issues(size: int, limits: StlLimits) -> list[StlIssue]:
 
 
 def read_triangles(data: bytes | mmap.mmap, limits: StlLimits) -> tuple[np.ndarray, str]:
-    """Return the triangles as a C-contiguous (n, 3, 3) float32 array and the format name.
+    """Return the triangles as an (n, 3, 3) float32 array and the format name.
 
-    `data` may be a memory map of the file: a binary file is then never copied whole.
+    Each facet's 9 floats are contiguous, but binary facets are a view of `data`'s 50-byte records
+    (strided, unaligned, read-only, and valid only while `data` is): a memory-mapped file is never
+    copied whole, so the heap holds only what validation derives from it. Coordinates may be -0.0.
 
     Raises Rejected for empty, oversized, truncated, lying or unparseable data.
     """
@@ -60,7 +62,6 @@ def read_triangles(data: bytes | mmap.mmap, limits: StlLimits) -> tuple[np.ndarr
             triangles = stl_ascii.read_ascii(data if isinstance(data, bytes) else data[:], limits.max_triangles)
         except stl_ascii.AsciiRejected as err:
             raise Rejected([err.issue]) from err
-        triangles = _normalised(triangles)
         file_format = "ascii"
     else:
         triangles = _read_binary(data, limits)
@@ -105,12 +106,5 @@ def _read_binary(data: bytes | mmap.mmap, limits: StlLimits) -> np.ndarray:
     if issues:
         raise Rejected(issues)
     records = np.frombuffer(data, dtype=RECORD_DTYPE, count=count, offset=HEADER_BYTES)
-    return _normalised(records["vectors"])
-
-
-def _normalised(vectors: np.ndarray) -> np.ndarray:
-    """A C-contiguous float32 copy in which -0.0 became 0.0, so welding by bit pattern is exact."""
-    result = np.empty(vectors.shape, dtype=np.float32)
-    with np.errstate(invalid="ignore"):  # a signalling NaN stays NaN and is reported later
-        np.add(vectors, np.float32(0.0), out=result)
-    return result
+    vectors: np.ndarray = records["vectors"]
+    return vectors

@@ -82,25 +82,29 @@ def representatives(
 def weld(triangles: np.ndarray) -> tuple[np.ndarray, int]:
     """Vertex ids (n, 3) shared by corners with bit-identical coordinates, and the vertex count.
 
-    `triangles` must be C-contiguous float32 (n, 3, 3) without -0.0 (the reader ensures both).
+    `triangles` is float32 (n, 3, 3) whose 9 floats per facet are contiguous; facets may be strided,
+    as in a view of the file's 50-byte records. -0.0 welds with 0.0.
     Ids follow the order of appearance, which keeps the later edge sort and union-find local.
     """
-    corners = triangles.reshape(-1, 3).view(np.uint32)
-    total = len(corners)
-    block = 3 * BLOCK_FACETS
-    order = np.arange(block, dtype=np.intp)
+    n = len(triangles)
+    total = 3 * n
+    index_type = np.int32 if total < 2**31 else np.intp  # half the memory to fault in and to miss the cache on
+    order = np.arange(3 * BLOCK_FACETS, dtype=np.intp)
     table = np.empty(1 << _LOCAL_BITS, dtype=np.intp)
-    local = np.empty(total, dtype=np.intp)  # each corner's index among the blocks' first corners
-    firsts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    columns = np.empty((3, BLOCK_FACETS, 3), dtype=np.float32)
+    local: np.ndarray = np.empty(total, dtype=index_type)  # each corner's index among the blocks' first corners
+    # The blocks' first corners, x y z rows: only the prefix written is ever faulted in.
+    firsts = np.empty((3, total), dtype=np.uint32)
     count = 0
     skip = 0
-    for start in range(0, total, block):
-        x, y, z = np.ascontiguousarray(corners[start : start + block].T)
+    for start in range(0, n, BLOCK_FACETS):
+        x, y, z = _block_columns(triangles[start : start + BLOCK_FACETS], columns)
         size = len(x)
+        corners = slice(3 * start, 3 * start + size)
         if skip:
             skip -= 1
-            local[start : start + size] = order[:size] + count
-            firsts.append((x, y, z))
+            local[corners] = order[:size] + count
+            firsts[:, count : count + size] = x, y, z
             count += size
             continue
         rep = representatives(_local_slots(x, y, z), _LOCAL_BITS, (x, y, z), table)
@@ -108,23 +112,43 @@ def weld(triangles: np.ndarray) -> tuple[np.ndarray, int]:
         new = np.flatnonzero(is_first)
         position = np.cumsum(is_first, dtype=np.intp)
         position += count - 1
-        local[start : start + size] = position.take(rep, mode="clip")
-        firsts.append((x.take(new), y.take(new), z.take(new)))
+        local[corners] = position.take(rep, mode="clip")
+        for row, key in zip(firsts, (x, y, z), strict=True):
+            key.take(new, out=row[count : count + len(new)], mode="clip")
         count += len(new)
         if len(new) > _LOCAL_USEFUL * size:
             skip = _LOCAL_RETRY_BLOCKS
-    x, y, z = (np.concatenate([part[axis] for part in firsts]) for axis in range(3))
-    del firsts
+    del columns
+    x, y, z = firsts[:, :count]
     bits = table_bits(count) + 1  # at most half full: short probe sequences
     rep = representatives(_global_slots(x, y, z, bits), bits, (x, y, z))
-    del x, y, z
-    is_vertex = rep == np.arange(count, dtype=np.intp)
-    numbers: np.ndarray = np.cumsum(is_vertex, dtype=np.int32 if count < 2**31 else np.intp)
+    del x, y, z, firsts
+    is_vertex = np.empty(count, dtype=bool)
+    for start in range(0, count, len(order)):  # rep[i] == i, without an arange of count intp
+        span = slice(start, start + len(order))
+        np.equal(rep[span], order[: len(is_vertex[span])] + start, out=is_vertex[span])
+    numbers: np.ndarray = np.cumsum(is_vertex, dtype=index_type)
     vertices = int(numbers[-1]) if count else 0
     numbers -= 1
     ids = numbers.take(rep, mode="clip")
     del rep, is_vertex, numbers
-    return ids.take(local, mode="clip").reshape(-1, 3), vertices
+    chunk = 1 << 16  # take() copies int32 indices to intp: a chunk at a time, and in place, not 3 × n more
+    for start in range(0, total, chunk):
+        part = local[start : start + chunk]
+        ids.take(part, out=part, mode="clip")
+    return local.reshape(-1, 3), vertices
+
+
+def _block_columns(block: np.ndarray, out: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The block's corner coordinates as three contiguous uint32 bit patterns, -0.0 made 0.0.
+
+    Views of `out` (3, at least len(block), 3), valid until the next call.
+    """
+    columns = out[:, : len(block)]
+    with np.errstate(invalid="ignore"):  # a signalling NaN stays NaN and is reported elsewhere
+        np.add(block.transpose(2, 0, 1), np.float32(0.0), out=columns)
+    x, y, z = columns.reshape(3, -1).view(np.uint32)
+    return x, y, z
 
 
 def _local_slots(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -216,27 +240,54 @@ def _all_pairs(keys: np.ndarray) -> bool:
 def count_bodies(vertex_ids: np.ndarray, vertices: int) -> int:
     """Number of sets of facets connected through shared vertices.
 
-    Union-find in rounds: hook each root to the smallest root it shares an edge with, compress
-    paths by pointer jumping, keep only the edges still joining two different roots.
+    Union-find in rounds: hook each root to a smaller root it shares an edge with (one writer per
+    root wins, the others stay for the next round), compress paths by pointer jumping, keep only
+    the edges still joining two different roots. Edges are gathered and hooked a chunk at a time,
+    so no round allocates more than the edges it keeps.
     """
     parent = np.arange(vertices, dtype=np.int32 if vertices < 2**31 else np.intp)
+    _hook(parent, vertex_ids[:, 0], vertex_ids[:, 1])  # every vertex is still its own root: nothing to gather
+    parent = _compressed(parent)
     for other in (1, 2):  # union-find is incremental: one edge set at a time halves the memory
-        parent = _join(parent, vertex_ids[:, 0], vertex_ids[:, other])
+        u, v = vertex_ids[:, 0], vertex_ids[:, other]
+        while True:
+            u, v = _apart(parent, u, v)
+            if not u.size:
+                break
+            _hook(parent, u, v)
+            parent = _compressed(parent)
     return int(np.count_nonzero(parent == np.arange(vertices, dtype=parent.dtype)))
 
 
-def _join(parent: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Merge the sets of `parent` (fully compressed: every entry a root) joined by edges u–v."""
-    while u.size:
-        ru, rv = parent[u], parent[v]
+_EDGE_CHUNK = 1 << 16
+
+
+def _hook(parent: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
+    """Point the larger of each pair of roots u–v at the smaller."""
+    for start in range(0, len(u), _EDGE_CHUNK):
+        a, b = u[start : start + _EDGE_CHUNK], v[start : start + _EDGE_CHUNK]
+        parent[np.maximum(a, b)] = np.minimum(a, b)
+
+
+def _apart(parent: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The roots (by fully compressed `parent`) of the edges u–v whose ends have different roots."""
+    kept_u: list[np.ndarray] = []
+    kept_v: list[np.ndarray] = []
+    for start in range(0, len(u), _EDGE_CHUNK):
+        ru, rv = parent[u[start : start + _EDGE_CHUNK]], parent[v[start : start + _EDGE_CHUNK]]
         apart = ru != rv
-        u, v = ru[apart], rv[apart]
-        if not u.size:
-            break
-        parent[np.maximum(u, v)] = np.minimum(u, v)
-        while True:
-            grand = parent[parent]
-            if np.array_equal(grand, parent):
-                break
-            parent = grand
-    return parent
+        if apart.any():
+            kept_u.append(ru[apart])
+            kept_v.append(rv[apart])
+    if not kept_u:
+        return parent[:0], parent[:0]
+    return np.concatenate(kept_u), np.concatenate(kept_v)
+
+
+def _compressed(parent: np.ndarray) -> np.ndarray:
+    """`parent` with every entry its root (parent[x] <= x holds, so jumping ends)."""
+    while True:
+        grand = parent[parent]
+        if np.array_equal(grand, parent):
+            return parent
+        parent = grand

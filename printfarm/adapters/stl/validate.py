@@ -3,6 +3,7 @@ first stage that finds an error, so a bad file fails fast."""
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -49,9 +50,14 @@ def validate_stl_file(
     issues = size_issues(path.stat().st_size, limits)
     if issues:
         return make_report(triangles=0, errors=issues, warnings=[])
-    with path.open("rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-        # Mapped, not read: the page cache holds the bytes, so the heap holds only the triangles.
-        return _validate(mapped, limits, build_volume_mm)
+    with path.open("rb") as file:
+        # Mapped, not read: the page cache holds the bytes and the triangles are a view of them.
+        mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            return _validate(mapped, limits, build_volume_mm)
+        finally:
+            with contextlib.suppress(BufferError):  # an exception's traceback still holds a view:
+                mapped.close()  # the map is then unmapped when that view is freed
 
 
 def validate_stl(

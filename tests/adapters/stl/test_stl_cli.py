@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from adapters.stl.stl_meshes import DATA, cube_bytes
 from typer.testing import CliRunner
 
@@ -52,3 +53,32 @@ def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_directory_without_stl_files_is_a_usage_error(tmp_path: Path) -> None:
     assert runner.invoke(app, ["validate", str(tmp_path)]).exit_code == 2
+
+
+def test_limits_come_from_the_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    part = tmp_path / "cube.stl"
+    part.write_bytes(cube_bytes())
+    assert runner.invoke(app, ["validate", str(part)]).exit_code == 0
+    monkeypatch.setenv("PRINTFARM_STL_MAX_BYTES", str(part.stat().st_size - 1))
+    result = runner.invoke(app, ["validate", str(part)])
+    assert result.exit_code == 1
+    assert result.stdout.startswith("rejected") and "file_too_large" in result.stdout
+    monkeypatch.setenv("PRINTFARM_STL_MAX_BYTES", str(part.stat().st_size))
+    monkeypatch.setenv("PRINTFARM_STL_MAX_TRIANGLES", "11")
+    result = runner.invoke(app, ["validate", "--json", str(part)])
+    assert result.exit_code == 1
+    assert [error["code"] for error in json.loads(result.stdout)["errors"]] == ["too_many_triangles"]
+
+
+def test_invalid_limit_setting_is_a_usage_error_naming_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    part = tmp_path / "cube.stl"
+    part.write_bytes(cube_bytes())
+    monkeypatch.setenv("PRINTFARM_STL_MAX_TRIANGLES", "0")
+    result = runner.invoke(app, ["validate", str(part)])
+    assert result.exit_code == 2
+    assert "stl_max_triangles" in result.output
+
+
+def test_help_says_the_limits_are_the_service_settings() -> None:
+    result = runner.invoke(app, ["validate", "--help"])
+    assert "stl_max_bytes" in result.stdout and "stl_max_triangles" in result.stdout

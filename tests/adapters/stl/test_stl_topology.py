@@ -6,7 +6,7 @@ import numpy as np
 from adapters.stl.stl_meshes import cube
 
 from printfarm.adapters.stl import shapes, validate_stl
-from printfarm.adapters.stl.topology import representatives, weld
+from printfarm.adapters.stl.topology import count_bodies, representatives, weld
 from printfarm.adapters.stl.writer import binary_stl
 
 
@@ -87,3 +87,22 @@ def test_weld_matches_numpy_unique() -> None:
     unique, inverse = np.unique(triangles.reshape(-1, 3), axis=0, return_inverse=True)
     assert vertices == len(unique)
     assert np.array_equal(np.unique(np.column_stack([ids.ravel(), inverse.ravel()]), axis=0)[:, 0], np.arange(vertices))
+
+
+def test_count_bodies_matches_a_plain_union_find_on_random_facets() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        vertices = int(rng.integers(1, 60))
+        ids = rng.integers(0, vertices, size=(int(rng.integers(1, 80)), 3)).astype(np.int32)
+        parent = list(range(vertices))
+
+        def root(x: int) -> int:
+            while parent[x] != x:
+                x = parent[x]
+            return x
+
+        for a, b, c in ids.tolist():
+            for x, y in ((a, b), (a, c)):
+                parent[max(root(x), root(y))] = min(root(x), root(y))
+        expected = sum(1 for x in range(vertices) if root(x) == x)
+        assert count_bodies(ids, vertices) == expected
