@@ -35,11 +35,12 @@ def test_demo_prints_the_batch_and_reports_good_units_per_site(tmp_path):
 
 
 ALIVE_SECONDS = 20.0  # after the demo says how to stop; plates print in 2 s (--time-scale 2700)
+# the simulated operators clear at once here (--operator-wait 0): no person is signed in to do it
 
 
 def test_demo_without_exit_when_done_keeps_counting_until_sigint_and_then_exits_0(tmp_path):
     process = subprocess.Popen(
-        [sys.executable, "-m", "printfarm", "demo", "--units", "24", "--time-scale", "2700"],
+        [sys.executable, "-m", "printfarm", "demo", "--units", "24", "--time-scale", "2700", "--operator-wait", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
     )
     lines: queue.SimpleQueue[tuple[float, str]] = queue.SimpleQueue()
