@@ -138,6 +138,10 @@ def _claimable(now: dt.datetime) -> Any:
     )
 
 
+def has_due(session: Session, now: dt.datetime) -> bool:
+    return session.scalar(select(Notification.id).where(_claimable(now)).limit(1)) is not None
+
+
 def claim_due(session: Session, now: dt.datetime, limit: int, lease: dt.timedelta) -> list[tuple[Notification, bytes]]:
     """Claim up to limit due notifications for this sender, with their channels' encrypted URLs.
 

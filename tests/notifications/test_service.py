@@ -13,6 +13,8 @@ from support.world import World, seed
 from typer.testing import CliRunner
 
 from printfarm.adapters.notify.fake import FakeNotifier
+from printfarm.adapters.secrets import SecretBox, new_key
+from printfarm.auth.rules import SYSTEM
 from printfarm.cli import _register_optional_commands
 from printfarm.cli import app as cli_app
 from printfarm.clock import FrozenClock
@@ -196,3 +198,15 @@ def test_the_cli_adds_a_site_channel_in_one_command(world: World, notifier: Fake
     assert (channel["audience"], channel["site_id"]) == ("site", acme)
     with world.services.db.unit_of_work() as session:
         assert session.scalars(select(Notification)).all() == []
+
+
+def test_secrets_rotate_re_encrypts_channel_urls_under_the_new_key(world: World, notifier: FakeNotifier,
+                                                                    clock: FrozenClock) -> None:
+    add(world, "admin", audience="coordinators", url=SECRET_URL)
+    old = world.services.settings.secret_key or ""
+    fresh = new_key()
+    with world.services.db.unit_of_work() as session:
+        assert world.services.notifications.reencrypt_urls(session, SYSTEM, SecretBox(f"{fresh},{old}")) == 1
+    with world.services.db.unit_of_work() as session:
+        stored = session.scalars(select(NotificationChannel.url_encrypted)).one()
+    assert SecretBox(fresh).decrypt(stored) == SECRET_URL
