@@ -86,6 +86,9 @@ class Webhook:
     fail_next: int = 0
     refused: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: when set, the next post is held unanswered until `release` is set (its sender dies meanwhile)
+    stall: threading.Event | None = None
+    release: threading.Event = field(default_factory=threading.Event)
 
     def url(self, path: str) -> str:
         return f"json://127.0.0.1:{self.port}{path}"
@@ -101,6 +104,11 @@ def webhook_receiver() -> Iterator[Webhook]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            stalled, hook.stall = hook.stall, None
+            if stalled is not None:
+                stalled.set()
+                hook.release.wait(30)
+                return  # never answered
             with hook.lock:
                 failing = hook.fail_next > 0
                 if failing:
@@ -121,6 +129,7 @@ def webhook_receiver() -> Iterator[Webhook]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield hook
+    hook.release.set()
     server.shutdown()
     server.server_close()
     thread.join(5)
