@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import pytest
 from support.world import World, seed
 
-from notifications.parts import SmtpServer, Webhook
+from notifications.parts import SmtpServer, Webhook, free_port
 
 from printfarm.clock import FrozenClock
 from printfarm.events import PrinterFault, raise_event
@@ -120,3 +121,35 @@ def test_a_failing_webhook_is_retried_with_backoff_and_each_attempt_recorded(
     [sent] = [n for n in world.ok("admin", "GET", "/api/notifications") if n["channel_id"] == row["channel_id"]]
     assert (sent["state"], sent["attempts"]) == ("sent", 3)
     assert "500" in sent["last_error"]  # why the earlier attempts failed stays on record
+
+
+class _Kept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.name}: {record.getMessage()}")
+
+
+def test_an_unreachable_channel_is_recorded_without_its_secret_topic_in_the_record_or_the_logs(
+    world: World, clock: FrozenClock,
+) -> None:
+    kept, root = _Kept(), logging.getLogger()  # what the process's log would get (caplog also taps Apprise's own)
+    level = root.level
+    root.setLevel(logging.DEBUG)
+    root.addHandler(kept)
+    try:
+        topic = "drive-ops-secret-4711"
+        world.ok("admin", "POST", "/api/notifications/channels",
+                 json={"audience": "coordinators", "url": f"ntfy://127.0.0.1:{free_port()}/{topic}"})
+        fault(world, clock, "acme/mk3-1", "no filament")
+        assert world.services.notifications.send_due().retrying == 1
+    finally:
+        root.removeHandler(kept)
+        root.setLevel(level)
+    [row] = world.ok("admin", "GET", "/api/notifications", params={"state": "pending"})
+    assert row["last_error"].startswith("A Connection error occurred sending ntfy:http://127.0.0.1:")
+    assert topic not in row["last_error"]
+    assert any("notification" in line and "failed (attempt 1)" in line for line in kept.lines)
+    assert not [line for line in kept.lines if topic in line]

@@ -10,11 +10,19 @@ import apprise
 from printfarm.adapters.notify import ChannelFailed, redact
 from printfarm.errors import InputError
 
-log = logging.getLogger(__name__)
-
 
 class AppriseNotifier:
-    """Sends each message with a fresh Apprise object for its one URL (nothing is kept between sends)."""
+    """Sends each message with a fresh Apprise object for its one URL (nothing is kept between sends).
+
+    Apprise's own log lines name ntfy topics and webhook URLs, which are secrets: they are kept out
+    of the process's logs (Apprise still hands them back with each result, where they are redacted).
+    """
+
+    def __init__(self) -> None:
+        apprise_log = logging.getLogger("apprise")
+        apprise_log.propagate = False
+        if not apprise_log.handlers:
+            apprise_log.addHandler(logging.NullHandler())
 
     def describe(self, url: str) -> str:
         scheme = urlsplit(url).scheme.lower()
