@@ -21,6 +21,7 @@ from printfarm.exchange.api import router as exchange_router
 from printfarm.exports.api import router as exports_router
 from printfarm.hospital_requests.api import router as requests_router
 from printfarm.jobs.api import router as jobs_router
+from printfarm.notifications.api import router as notifications_router
 from printfarm.output.api import router as output_router
 from printfarm.parts.api import router as parts_router
 from printfarm.printers.api import router as printers_router
@@ -93,7 +94,7 @@ def create_app(
     for router in (
         registry_router, printers_router, parts_router, batches_router, jobs_router,
         output_router, auth_router, audit_router,
-        requests_router, deliveries_router, exchange_router, exports_router,
+        requests_router, deliveries_router, exchange_router, exports_router, notifications_router,
     ):
         app.include_router(router, prefix="/api")
     app.include_router(web_router)

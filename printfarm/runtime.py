@@ -13,6 +13,7 @@ from printfarm.adapters.octoprint.mqtt_feed import OCTOPRINT_MQTT_FEED
 from printfarm.events import DISPATCH_WAKERS, PrinterRegistered
 from printfarm.ingest_worker import Ack, IngestWorker
 from printfarm.metrics.timing import timed
+from printfarm.notifications.service import NOTIFYING_EVENTS
 from printfarm.printers.repository import base_topics
 from printfarm.services import Services
 from printfarm.tasks import TaskScheduler
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 
 DISPATCH_TASK = "dispatch"
 HEALTH_TASK = "printer-health"
+NOTIFY_TASK = "notifications"
+NOTIFY_INTERVAL_SECONDS = 10.0
 RECONCILE_TASK = "reconcile"
 SILENT_PRINTERS_TASK = "silent-printers"
 TOPICS_TASK = "mqtt-topics"
@@ -98,6 +101,9 @@ class Runtime:
         # A printer registered through another replica reaches this one's ingest here.
         self.scheduler.every(TOPICS_TASK, TOPICS_INTERVAL_SECONDS, self._watch_registered_printers)
         bus.subscribe(DISPATCH_WAKERS, lambda event: self.scheduler.wake(DISPATCH_TASK))
+        self.scheduler.every(NOTIFY_TASK, NOTIFY_INTERVAL_SECONDS, self.services.notifications.send_due)
+        # after the wiring's subscriber recorded the event's notifications: those due now go at once
+        bus.subscribe(NOTIFYING_EVENTS, lambda event: self.scheduler.wake(NOTIFY_TASK))
         self.scheduler.start()
         self.scheduler.once(RECONCILE_TASK, tracking.reconcile)
         self.scheduler.wake(DISPATCH_TASK)

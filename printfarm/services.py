@@ -17,6 +17,7 @@ from printfarm.hospital_requests.service import RequestService
 from printfarm.jobs.service import JobService
 from printfarm.metrics.service import DashboardService
 from printfarm.metrics.timing import DurationStats
+from printfarm.notifications.service import NotificationService
 from printfarm.output.service import OutputService
 from printfarm.parts.service import PartService
 from printfarm.printers.profiles import ProfileService
@@ -49,4 +50,5 @@ class Services:
     exchange: ExchangeService
     exports: ExportService
     dashboard: DashboardService
+    notifications: NotificationService
     dispatch_timing: DurationStats = field(default_factory=DurationStats)  # the scheduler's passes, for /metrics

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from printfarm.adapters.gcode.analyse import analyse_gcode
+from printfarm.adapters.notify import Notifier
+from printfarm.adapters.notify.apprise_notifier import AppriseNotifier
 from printfarm.adapters.octoprint.mqtt_feed import OCTOPRINT_MQTT_FEED
 from printfarm.adapters.octoprint.octorest_client import make_octorest_client_factory
 from printfarm.adapters.secrets import SecretBox, load_or_create_key
@@ -33,6 +35,7 @@ from printfarm.exports.service import ExportService
 from printfarm.hospital_requests.service import RequestService
 from printfarm.jobs.service import JobService
 from printfarm.metrics.service import DashboardService
+from printfarm.notifications.service import NOTIFYING_EVENTS, NotificationService
 from printfarm.output.service import OutputService
 from printfarm.parts.compat import print_file_problems
 from printfarm.parts.service import PartService
@@ -56,6 +59,7 @@ class TrackingServices:
     clock: Clock
     printers: PrinterService
     tracking: TrackingService
+    secrets: SecretBox
 
 
 def build_tracking(
@@ -77,7 +81,7 @@ def build_tracking(
         {OCTOPRINT: printer_clients or make_octorest_client_factory(settings.printer_timeout_seconds), **(printer_kinds or {})}
     )
     printers = PrinterService(clock, secrets, kinds, allowed_networks=settings.printer_allowed_networks)
-    return TrackingServices(db, clock, printers, TrackingService(db, clock, printers, OCTOPRINT_MQTT_FEED))
+    return TrackingServices(db, clock, printers, TrackingService(db, clock, printers, OCTOPRINT_MQTT_FEED), secrets)
 
 
 def build_services(
@@ -88,12 +92,14 @@ def build_services(
     printer_kinds: Mapping[str, PrinterClientFactory] | None = None,
     bus: EventBus | None = None,
     dispatch_checkpoint: Callable[[str], None] | None = None,
+    notifier: Notifier | None = None,
 ) -> Services:
     """Every service of one process, over the adapters the settings choose.
 
     The domain events of every unit of work go to bus (``services.db.bus``; a new one if None), where
     the runtime subscribes dispatch and the MQTT topics; dispatch_checkpoint, when given, is called
-    at each of dispatch.service.CHECKPOINTS of a dispatch pass.
+    at each of dispatch.service.CHECKPOINTS of a dispatch pass. Notifications of every commit are
+    recorded here (sent by the runtime's task, or a server's, for a CLI command); notifier replaces Apprise.
     """
     core = build_tracking(settings, clock=clock, printer_clients=printer_clients, printer_kinds=printer_kinds, bus=bus)
     db, clock, printers = core.db, core.clock, core.printers
@@ -120,6 +126,8 @@ def build_services(
         return print_file_problems(analysis, profile, material)
 
     requests, deliveries = RequestService(clock), DeliveryService(clock)
+    notifications = NotificationService(db, clock, core.secrets, notifier or AppriseNotifier())
+    db.bus.subscribe(NOTIFYING_EVENTS, notifications.on_event)
     return Services(
         settings=settings,
         db=db,
@@ -146,4 +154,5 @@ def build_services(
         exchange=ExchangeService(clock),
         exports=ExportService(deliveries, requests),
         dashboard=DashboardService(clock),
+        notifications=notifications,
     )

@@ -74,6 +74,7 @@ def _reencrypt(box: SecretBox) -> int:
     services = open_services()
     try:
         with services.db.unit_of_work() as session:
+            services.notifications.reencrypt_urls(session, CLI_ACTOR, box)  # channel URLs share the key
             return services.printers.reencrypt_api_keys(session, CLI_ACTOR, box)
     finally:
         services.db.dispose()

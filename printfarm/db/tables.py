@@ -29,6 +29,7 @@ from printfarm.db.base import Base
 from printfarm.deliveries.rules import DeliveryState
 from printfarm.exchange.rules import PostCategory, PostKind
 from printfarm.jobs.rules import ACTIVE, JobState
+from printfarm.notifications.rules import Audience, NotificationKind, NotificationState
 from printfarm.printers.rules import ConnectionState
 
 
@@ -372,3 +373,71 @@ class OutputBySite(Base):
     good_units: Mapped[int] = mapped_column(Integer, default=0)
     rejected_units: Mapped[int] = mapped_column(Integer, default=0)
     plates: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# -- notifications (printfarm/notifications) ---------------------------------------------------------
+
+
+class NotificationChannel(Base):
+    """Where one audience is told: an Apprise URL (encrypted: it may hold a password or token)."""
+
+    __tablename__ = "notification_channels"
+    __table_args__ = (
+        CheckConstraint(
+            "(audience = 'site' AND site_id IS NOT NULL AND hospital_id IS NULL)"
+            " OR (audience = 'hospital' AND hospital_id IS NOT NULL AND site_id IS NULL)"
+            " OR (audience = 'coordinators' AND site_id IS NULL AND hospital_id IS NULL)",
+            name="audience_target",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audience: Mapped[Audience] = mapped_column(_enum(Audience))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"), index=True)
+    hospital_id: Mapped[int | None] = mapped_column(ForeignKey("hospitals.id"), index=True)
+    url_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    display: Mapped[str] = mapped_column(String(200))  # scheme://host: what may be shown of the URL
+    label: Mapped[str | None] = mapped_column(String(120))
+    kinds: Mapped[list[str] | None] = mapped_column(JSON)  # None: every kind its audience hears
+    created_by: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[dt.datetime]
+    removed_at: Mapped[dt.datetime | None]
+
+
+class NotificationSiteSettings(Base):
+    """A site's bed-waiting notices: the delay after a plate finishes, then the reminders."""
+
+    __tablename__ = "notification_site_settings"
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    bed_wait_delay_seconds: Mapped[int] = mapped_column(Integer)
+    bed_reminder_seconds: Mapped[int] = mapped_column(Integer)
+    bed_reminders: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime]
+
+
+class Notification(Base):
+    """One message of one event to one channel: claimed by one sender, retried, recorded."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        # exactly once: one event's notice reaches one channel at most once, whichever replica records it
+        UniqueConstraint("key", "channel_id", name="uq_notifications_key_channel"),
+        Index("ix_notifications_state_due", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("notification_channels.id"), index=True)
+    kind: Mapped[NotificationKind] = mapped_column(_enum(NotificationKind))
+    state: Mapped[NotificationState] = mapped_column(_enum(NotificationState))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    printer_id: Mapped[int | None] = mapped_column(Integer)
+    job_id: Mapped[int | None] = mapped_column(Integer, index=True)  # bed notices end when its bed is cleared
+    due_at: Mapped[dt.datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_until: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]

@@ -1,0 +1,1 @@
+"""Notifications: who is told what (bed waiting, faults, batches, deliveries) through Apprise channels."""
