@@ -1,6 +1,6 @@
 """notifications: channels per audience (encrypted Apprise URLs), sites' bed-wait delays, the outbox
 
-Revision ID: 0030_notifications
+Revision ID: 0021
 Revises: 0020
 Create Date: 2026-12-04 20:50:00
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import printfarm.db.base
 
-revision = "0030_notifications"
+revision = "0021"
 down_revision = "0020"
 branch_labels = None
 depends_on = None
