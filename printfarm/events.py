@@ -16,7 +16,7 @@ The events, by the object they are about:
     a plate (PrintJob)   PlateStarted · PlateFinished (waits on the bed) · PlateFailed (failed or
                          cancelled) · PlateLost · BedCleared (with its QC, or none)
     a printer            PrinterRegistered · PrinterEnabled · PrinterOnline · PrinterOffline ·
-                         PrinterFault
+                         PrinterFault · FaultAcknowledged
     a batch              BatchQueued · BatchDone (its good units reached its quantity)
     a delivery           DeliveryShipped · DeliveryReceived
 """
@@ -123,6 +123,14 @@ class PrinterOffline(Event):
 @dataclass(frozen=True, slots=True)
 class PrinterFault(Event):
     """The printer stopped itself or was disabled and waits for a person."""
+
+    printer_id: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FaultAcknowledged(Event):
+    """An operator looked at a printer in fault; ``reason`` was the fault's message."""
 
     printer_id: int
     reason: str

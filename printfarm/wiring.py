@@ -81,7 +81,8 @@ def build_tracking(
         {OCTOPRINT: printer_clients or make_octorest_client_factory(settings.printer_timeout_seconds), **(printer_kinds or {})}
     )
     printers = PrinterService(clock, secrets, kinds, allowed_networks=settings.printer_allowed_networks)
-    return TrackingServices(db, clock, printers, TrackingService(db, clock, printers, OCTOPRINT_MQTT_FEED), secrets)
+    tracking = TrackingService(db, clock, printers, OCTOPRINT_MQTT_FEED, settings.printer_lost_after_seconds)
+    return TrackingServices(db, clock, printers, tracking, secrets)
 
 
 def build_services(
@@ -148,7 +149,7 @@ def build_services(
         output=OutputService(clock),
         dispatch=DispatchService(db, clock, printers, store, checkpoint=dispatch_checkpoint),
         tracking=core.tracking,
-        health=PrinterHealth(db, clock, printers),
+        health=PrinterHealth(db, clock, printers.client_for),
         requests=requests,
         deliveries=deliveries,
         exchange=ExchangeService(clock),

@@ -99,6 +99,8 @@ class Printer(Base):
     disabled_reason: Mapped[str | None] = mapped_column(String(500))
     is_bed_clear: Mapped[bool] = mapped_column(Boolean, default=True)
     connection: Mapped[ConnectionState] = mapped_column(_enum(ConnectionState), default=ConnectionState.UNKNOWN)
+    connection_reason: Mapped[str | None] = mapped_column(String(500))  # why (printers/rules.py)
+    connection_changed_at: Mapped[dt.datetime | None]
     state_text: Mapped[str | None] = mapped_column(String(80))  # OctoPrint's own state string
     tool_temp_c: Mapped[float | None] = mapped_column(Float)
     bed_temp_c: Mapped[float | None] = mapped_column(Float)

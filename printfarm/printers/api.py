@@ -50,6 +50,14 @@ def clear_bed(
     return svc.output.clear_bed(session, actor, printer_id, data.good_units, data.rejected_units)
 
 
+@router.post(
+    "/printers/{printer_id}/acknowledge-fault",
+    summary="An operator looked at the printer in fault: plates may start there again once it answers",
+)
+def acknowledge_fault(printer_id: int, actor: ActorDep, svc: ServicesDep, session: SessionDep) -> PrinterRead:
+    return svc.printers.read_models(session, [svc.printers.acknowledge_fault(session, actor, printer_id)])[0]
+
+
 @router.post("/printer-profiles", status_code=status.HTTP_201_CREATED)
 def create_profile(data: ProfileCreate, actor: ActorDep, svc: ServicesDep, session: SessionDep) -> ProfileRead:
     return ProfileRead.model_validate(svc.profiles.create(session, actor, data))

@@ -72,7 +72,9 @@ class PrinterRead(BaseModel):
     is_enabled: bool
     disabled_reason: str | None
     is_bed_clear: bool
-    connection: str
+    connection: str = Field(description="unknown, online, offline or fault (printers/rules.py)")
+    connection_reason: str | None = Field(description="Why: the failed call, the last will, OctoPrint's own message")
+    connection_changed_at: dt.datetime | None
     state_text: str | None
     tool_temp_c: float | None
     bed_temp_c: float | None

@@ -21,6 +21,7 @@ from printfarm.errors import (
     AlreadyExists, InputError, PrinterAuthRejected, PrinterCommandFailed, PrinterUnreachable,
 )
 from printfarm.printers import profiles, repository
+from printfarm.printers.health import acknowledge_fault
 from printfarm.printers.kinds import PrinterKinds
 from printfarm.printers.network import address_problem, parse_networks, url_host
 from printfarm.printers.port import PrinterClient
@@ -146,6 +147,26 @@ class PrinterService:
             raise_event(session, PrinterEnabled(now, printer.id))
         record(session, actor, now, "printer.update", "printer", printer.id, changes)
         return printer
+
+    def acknowledge_fault(self, session: Session, actor: Actor, printer_id: int) -> Printer:
+        """An operator of the printer's site looked at it: its fault ends (audited with the fault's message).
+
+        The printer is then offline until it next answers (the runtime asks it at once); from then on
+        dispatch may start plates there again, connecting its serial port if it must. Raises
+        NotFound, Forbidden (another site's operator, a viewer), Conflict when it is not in fault.
+        """
+        printer = get_existing(session, Printer, printer_id, "printer")
+        require(actor, Action.OPERATE_PRINTER, printer.site_id)
+        printer = repository.locked_printers(session, {printer_id})[printer_id]
+        now = self._clock.now()
+        fault = acknowledge_fault(session, printer, now, actor.label)
+        record(session, actor, now, "printer.acknowledge_fault", "printer", printer.id, {"fault": fault})
+        return printer
+
+    def connection_problems(self, session: Session, actor: Actor) -> builtins.list[Printer]:
+        """Printers not online (offline, in fault, not heard from yet), with their reasons."""
+        require(actor, Action.READ)
+        return repository.printers_not_online(session)
 
     def get(self, session: Session, actor: Actor, printer_id: int) -> Printer:
         require(actor, Action.READ)
