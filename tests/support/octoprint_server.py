@@ -143,11 +143,12 @@ def running_octoprint(
     startup_timeout_seconds: float = 60.0,
     feed: str = "plugin",
     port: int | None = None,
+    api_key: str | None = None,
 ) -> Iterator[OctoPrintInstance]:
     """Start a fresh OctoPrint with the Virtual Printer; yield (base_url, api_key, base_topic, pid).
 
     feed: "plugin" (OctoPrint-MQTT) or "shim" (an event subscription running mosquitto_pub).
-    port: where it listens (a restart on a fresh basedir keeps its address); a free one if None.
+    port, api_key: where it listens and the key it takes (a restart on a fresh basedir keeps them).
     Fails (never skips) when .venv-octoprint or the plugin is missing: CI installs them.
     """
     if not OCTOPRINT_EXE.exists():
@@ -157,7 +158,7 @@ def running_octoprint(
     topic = base_topic or f"printfarm-test/{secrets.token_hex(4)}/octoprint/"
     basedir = Path(tempfile.mkdtemp(prefix="printfarm-octoprint-"))
     port = port or free_port()
-    api_key = secrets.token_hex(16).upper()
+    api_key = api_key or secrets.token_hex(16).upper()
     base_url = f"http://127.0.0.1:{port}"
     process: subprocess.Popen[bytes] | None = None
     try:
