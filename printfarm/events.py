@@ -130,10 +130,11 @@ class PrinterFault(Event):
 
 @dataclass(frozen=True, slots=True)
 class FaultAcknowledged(Event):
-    """An operator looked at a printer in fault; ``reason`` was the fault's message."""
+    """An operator looked at a printer in fault; ``reason`` was the fault's message, ``by`` who."""
 
     printer_id: int
     reason: str
+    by: str = ""
 
 
 # -- batches and deliveries ----------------------------------------------------------------------

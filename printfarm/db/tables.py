@@ -111,6 +111,20 @@ class Printer(Base):
     created_at: Mapped[dt.datetime]
 
 
+class PrinterTimelineEntry(Base):
+    """One thing that happened to a printer (connection, fault, plate, bed): printers/timeline.py writes them."""
+
+    __tablename__ = "printer_timeline"
+    __table_args__ = (Index("ix_printer_timeline_printer_id_id", "printer_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    printer_id: Mapped[int] = mapped_column(ForeignKey("printers.id"))
+    at: Mapped[dt.datetime]
+    kind: Mapped[str] = mapped_column(String(40))  # online, offline, fault, plate_started, bed_cleared, ...
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str | None] = mapped_column(String(500))
+
+
 class Part(Base):
     __tablename__ = "parts"
 

@@ -6,7 +6,9 @@ from fastapi import APIRouter, status
 
 from printfarm.api.deps import ActorDep, ServicesDep, SessionDep
 from printfarm.output.schemas import ClearBedResult
-from printfarm.printers.schemas import ClearBed, PrinterCreate, PrinterRead, PrinterUpdate, ProfileCreate, ProfileRead
+from printfarm.printers.schemas import (
+    ClearBed, PrinterCreate, PrinterRead, PrinterUpdate, ProfileCreate, ProfileRead, TimelinePage,
+)
 
 router = APIRouter(tags=["printers"])
 
@@ -56,6 +58,13 @@ def clear_bed(
 )
 def acknowledge_fault(printer_id: int, actor: ActorDep, svc: ServicesDep, session: SessionDep) -> PrinterRead:
     return svc.printers.read_models(session, [svc.printers.acknowledge_fault(session, actor, printer_id)])[0]
+
+
+@router.get("/printers/{printer_id}/timeline", summary="Connection changes, faults, plates and beds, newest first")
+def printer_timeline(
+    printer_id: int, actor: ActorDep, svc: ServicesDep, session: SessionDep, before: int | None = None, limit: int = 50
+) -> TimelinePage:
+    return svc.printers.timeline(session, actor, printer_id, before, limit)
 
 
 @router.post("/printer-profiles", status_code=status.HTTP_201_CREATED)

@@ -123,7 +123,7 @@ def acknowledge_fault(session: Session, printer: Printer, now: dt.datetime, by: 
     _set_connection(printer, ConnectionState.OFFLINE, now, f"fault acknowledged by {by}; waiting for its next answer")
     printer.offline_checks = 0
     printer.retry_after = None
-    raise_event(session, FaultAcknowledged(now, printer.id, fault))
+    raise_event(session, FaultAcknowledged(now, printer.id, fault, by))
     return fault
 
 

@@ -103,3 +103,18 @@ class ProfileRead(BaseModel):
     build_y_mm: float
     build_z_mm: float
     slicer_config: str | None
+
+
+class TimelineEntryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    at: dt.datetime
+    kind: str = Field(description="online, offline, fault, fault_acknowledged, plate_started, plate_finished, "
+                      "plate_failed, plate_cancelled, plate_lost, bed_cleared, registered, enabled")
+    job_id: int | None
+    detail: str | None
+
+
+class TimelinePage(BaseModel):
+    entries: list[TimelineEntryRead] = Field(description="Newest first")
+    next_before: int | None = Field(description="Pass as ?before= for the older page; null on the last page")

@@ -163,8 +163,8 @@ class BatchApplier:
                 if message.kind is MessageKind.CONNECTION:
                     _connection_changed(session, printer, bool(message.is_connected), now)
                     continue
-                _event_moves_job(session, printer, jobs, message, now)
-                if message.event in PRINTER_EVENTS:
+                is_stale = _event_moves_job(session, printer, jobs, message, now)
+                if message.event in PRINTER_EVENTS and not is_stale:
                     _printer_event(session, printer, message, now)
 
 
@@ -194,25 +194,32 @@ def _printer_event(session: Session, printer: Printer, message: PrinterMessage, 
 
 def _event_moves_job(
     session: Session, printer: Printer, jobs: dict[int, PrintJob], message: PrinterMessage, now: dt.datetime
-) -> None:
-    """A PrintStarted, PrintDone, PrintFailed, ... of one of our plates moves its job, where the table allows."""
+) -> bool:
+    """A PrintStarted, PrintDone, PrintFailed, ... of one of our plates moves its job, where the table allows.
+
+    True when the message is stale: about one of our plates, which the table does not let it move (a
+    replay, or a message that arrived after the plate's end); it then says nothing of the printer now.
+    """
     job_id = job_id_from_filename(message.file_name)
     job = jobs.get(job_id) if job_id is not None else None
     if job is None or job.printer_id != printer.id:
-        return
+        return False
     target = target_for_event(message.event or "", message.reason)
     if target is not None and is_found_finished(job.state, target):
         found = moves.found_finished(session, job, now)
         if found is not None:
             log.info("lost job %s reports %s on printer %s: job %s waits for QC", job.id, message.event, printer.id, found.id)
             plate_finished(session, found, printer, now)
-        return
-    if target is None or not can_move(job.state, target):
-        return
+        return found is None
+    if target is None:
+        return False
+    if not can_move(job.state, target):
+        return True
     log.info("job %s on printer %s: %s -> %s (%s)", job.id, printer.id, job.state.value, target.value, message.event)
     moves.move(session, job, target, now, reason=message.reason or message.event)
     if target is JobState.FINISHED:
         plate_finished(session, job, printer, now)
+    return False
 
 
 def _job_ids(moves_by_printer: dict[int, list[PrinterMessage]]) -> set[int]:

@@ -5,7 +5,8 @@ One farm's bad afternoon, as its people see it through the API: an OctoPrint is 
 (offline within seconds, its plate lost after the setting), comes back on a fresh basedir (online,
 reconciled, printing again), then its firmware reports a thermal runaway while another batch waits
 (fault, no plate starts there and its serial port stays closed) until its operator acknowledges.
-The counts are exact at the end.
+And a network partition, cut and restored by TCP proxies mid-print, is not a crash: the printer
+finishes behind it, the plate is reconciled finished and counted once. The counts are exact.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import requests
 from fastapi.testclient import TestClient
 from support.octoprint_server import OctoPrintInstance, free_port, running_octoprint
 from support.farm_run import wait_until
+from support.tcp_proxy import TcpProxy
 
 from printfarm.app import create_app
 from printfarm.auth.rules import SYSTEM, Role
@@ -157,6 +159,7 @@ def test_a_killed_printer_a_restart_and_a_firmware_fault_as_the_farm_sees_them(d
         wait_until("both batches counted", done, 90)
         totals = [ok("GET", f"/api/batches/{b}") for b in (first, second)]
         all_jobs = ok("GET", "/api/jobs")
+        timeline = [e["kind"] for e in ok("GET", f"/api/printers/{ids['acme']}/timeline", params={"limit": 500})["entries"]]
 
     assert [(b["good_units"], b["in_production_units"]) for b in totals] == [(4, 0), (2, 0)]
     states = sorted(j["state"] for j in all_jobs)
@@ -169,3 +172,77 @@ def test_a_killed_printer_a_restart_and_a_firmware_fault_as_the_farm_sees_them(d
     assert claimed_in_fault == [], "a plate was claimed on acme while it was in fault"
     names = [j["remote_filename"] for j in all_jobs if j["state"] == "completed"]
     assert len(set(names)) == len(names)
+    # acme's timeline tells the afternoon in order (newest first on the API)
+    story = iter(timeline[::-1])
+    expected = ["plate_started", "offline", "plate_lost", "online", "bed_cleared", "plate_started", "fault",
+                "plate_failed", "bed_cleared", "fault_acknowledged", "online", "plate_started", "plate_finished"]
+    assert all(kind in story for kind in expected), timeline[::-1]
+
+
+def test_a_network_partition_is_not_a_crash_the_plate_finishes_and_counts_once(database_url, tmp_path):
+    """Both of the printer's paths (its REST API to printfarm, its MQTT client to the broker) go through
+    proxies the test cuts mid-print and restores after the plate finished behind the partition."""
+    settings = Settings(
+        data_dir=tmp_path, database_url=database_url, mqtt_url=MOSQUITTO,
+        mqtt_client_id=f"printfarm-partition-{secrets.token_hex(4)}", dispatch_interval_seconds=1.0,
+        printer_silence_seconds=2.0, printer_lost_after_seconds=60.0,
+    )
+    app = create_app(settings)
+    services = app.state.services
+    with services.db.unit_of_work() as session:
+        services.profiles.ensure_catalog(session, SYSTEM)
+        admin, _ = services.tokens.create(session, SYSTEM, role=Role.ADMIN, name="e2e")
+    octoprint_port = free_port()
+    with contextlib.ExitStack() as stack, TestClient(app) as client:
+        rest = stack.enter_context(TcpProxy("127.0.0.1", octoprint_port))
+        mqtt = stack.enter_context(TcpProxy("127.0.0.1", 1883))
+        octoprint = stack.enter_context(running_octoprint(
+            base_topic=f"printfarm-partition/{secrets.token_hex(4)}/p/", port=octoprint_port, mqtt_port=mqtt.port))
+
+        def ok(method: str, path: str, **kwargs: Any) -> Any:
+            response = client.request(method, path, headers={"Authorization": f"Bearer {admin}"}, **kwargs)
+            assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text}"
+            return response.json()
+
+        site = ok("POST", "/api/sites", json={"name": "acme"})["id"]
+        printer_id = ok("POST", "/api/printers", json={
+            "site_id": site, "name": "virtual", "base_url": f"http://127.0.0.1:{rest.port}",
+            "api_key": octoprint.api_key, "profile": "prusa-mk3s-0.4", "mqtt_base_topic": octoprint.base_topic,
+        })["id"]
+        hospital = ok("POST", "/api/hospitals", json={"name": "Sahlgrenska"})["id"]
+        part = ok("POST", "/api/parts", data={"name": "RC3 headband"})["id"]
+        ok("POST", f"/api/parts/{part}/approve")
+        ok("POST", f"/api/parts/{part}/print-files", data={"profile": "prusa-mk3s-0.4", "units_per_print": "2"},
+           files={"gcode": ("rc3-x2.gcode", GCODE, "text/plain")})
+        batch = ok("POST", "/api/batches", json={"part_id": part, "hospital_id": hospital, "quantity": 2})["id"]
+
+        def printer() -> dict[str, Any]:
+            return ok("GET", f"/api/printers/{printer_id}")
+
+        def direct_job() -> dict[str, Any]:
+            """The printer's own view, past the proxy."""
+            response = requests.get(f"{octoprint.base_url}/api/job", headers={"X-Api-Key": octoprint.api_key}, timeout=5)
+            return dict(response.json())
+
+        wait_until("the plate printing", lambda: (job := printer()["current_job"]) and job["state"] == "printing", 30)
+        rest.cut()
+        mqtt.cut()
+        shown = wait_until("the printer offline", lambda: (p := printer())["connection"] == "offline" and p, 10)
+        assert shown["connection_reason"]
+        # behind the partition the printer keeps printing and finishes; printfarm shows the plate printing
+        wait_until("the printer to finish on its own",
+                   lambda: (job := direct_job())["state"] == "Operational" and job["progress"]["completion"] == 100, 30)
+        assert printer()["current_job"]["state"] == "printing"
+        rest.restore()
+        mqtt.restore()
+        shown = wait_until("the plate reconciled finished", lambda: (
+            (p := printer())["connection"] == "online" and p["current_job"] and p["current_job"]["state"] == "finished"
+            and p), 30)
+        ok("POST", f"/api/printers/{printer_id}/clear-bed", json={"good_units": 2})
+        final = ok("GET", f"/api/batches/{batch}")
+        jobs = ok("GET", "/api/jobs")
+        timeline = [e["kind"] for e in ok("GET", f"/api/printers/{printer_id}/timeline")["entries"]][::-1]
+
+    assert (final["good_units"], final["is_done"], final["in_production_units"]) == (2, True, 0)
+    assert [j["state"] for j in jobs] == ["completed"], "one plate, printed once"
+    assert timeline == ["registered", "plate_started", "offline", "online", "plate_finished", "bed_cleared"]

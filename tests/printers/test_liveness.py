@@ -173,6 +173,10 @@ def test_a_firmware_emergency_holds_the_printer_in_fault_until_its_operator_ackn
     assert (shown["connection"], shown["connection_reason"]) == ("fault", reason)
     assert [(e.printer_id, e.reason) for e in faults] == [(acme, reason)]
     assert 'printfarm_printers{status="fault"} 1' in world.client.get("/metrics", headers=world.headers("viewer")).text
+    world.client.cookies.set("printfarm_token", world.tokens["viewer"])
+    page = world.client.get("/printers").text  # the printer card says it too
+    assert f'<p class="connection fault" data-connection="fault">Fault, held for its operator: <span class="reason">{reason}' \
+        in page.replace("&#39;", "'")
 
     # the plate ended; its bed is cleared, a batch waits: no plate starts, the board is never connected
     world.publish(acme, "event/PrintFailed", {"name": job["remote_filename"], "reason": "error", "_timestamp": 6})
@@ -231,3 +235,48 @@ def test_the_cli_acknowledges_a_fault(world: World, database_url: str, monkeypat
     assert again.exit_code == 1 and f"printer {acme} is not in fault (it is offline)" in again.output
     [entry] = [e for e in world.ok("admin", "GET", "/api/audit") if e["action"] == "printer.acknowledge_fault"]
     assert entry["actor"].startswith("cli:")
+
+
+def test_a_printers_timeline_tells_its_afternoon_newest_first_a_page_at_a_time(world: World, clock: FrozenClock):
+    acme = world.ids["acme/mk3-1"]
+    world.dispatch()
+    [job] = jobs_of(world)
+    clock.advance(5)
+    world.publish(acme, "mqtt", "disconnected")
+    world.publish(acme, "mqtt", "connected")
+    world.publish(acme, "event/Error", {"error": THERMAL_RUNAWAY, "reason": "firmware", "consequence": "emergency"})
+    world.publish(acme, "event/PrintFailed", {"name": job["remote_filename"], "reason": "error"})
+    world.ok("operator_acme", "POST", f"/api/printers/{acme}/clear-bed", json={"good_units": 0})
+    world.ok("operator_acme", "POST", f"/api/printers/{acme}/acknowledge-fault")
+    path = f"/api/printers/{acme}/timeline"
+    page = world.ok("viewer", "GET", path)
+    kinds = [e["kind"] for e in page["entries"]][::-1]
+    assert kinds == ["registered", "plate_started", "offline", "online", "fault", "plate_failed", "bed_cleared",
+                     "fault_acknowledged"]
+    assert {e["job_id"] for e in page["entries"] if e["kind"].startswith("plate_")} == {job["id"]}
+    fault = page["entries"][3]
+    assert fault["detail"] == f"firmware error: {THERMAL_RUNAWAY}" and fault["at"].startswith("2026-03-02T10:00:05")
+    assert page["entries"][0]["detail"].startswith("by ") and page["next_before"] is None
+
+    first = world.ok("viewer", "GET", path, params={"limit": 3})
+    second = world.ok("viewer", "GET", path, params={"limit": 3, "before": first["next_before"]})
+    third = world.ok("viewer", "GET", path, params={"limit": 3, "before": second["next_before"]})
+    assert [e["kind"] for e in first["entries"] + second["entries"] + third["entries"]][::-1] == kinds
+    assert third["next_before"] is None
+    refused = world.call("viewer", "GET", path, params={"limit": 0})
+    assert refused.status_code == 422 and refused.json()["detail"] == "limit 0 is not within 1..500"
+    assert world.call("viewer", "GET", "/api/printers/999/timeline").status_code == 404
+    assert [e["kind"] for e in world.ok("viewer", "GET", f"/api/printers/{world.ids['uni/mk3-1']}/timeline")["entries"]] == [
+        "plate_started", "registered"]
+
+
+def test_a_failed_print_reported_after_the_plate_ended_is_no_fault(world: World):
+    world.dispatch()
+    [job] = jobs_of(world)
+    acme = world.ids["acme/mk3-1"]
+    done = {"name": job["remote_filename"], "path": job["remote_filename"], "_timestamp": 1}
+    fake(world).finish_print()
+    world.publish(acme, "event/PrintDone", done)
+    world.publish(acme, "event/PrintFailed", {**done, "reason": "error"})  # late, out of order: stale
+    assert printer(world)["connection"] == "online"
+    assert [j["state"] for j in jobs_of(world)] == ["finished"]
