@@ -16,7 +16,7 @@ The events, by the object they are about:
     a plate (PrintJob)   PlateStarted · PlateFinished (waits on the bed) · PlateFailed (failed or
                          cancelled) · PlateLost · BedCleared (with its QC, or none)
     a printer            PrinterRegistered · PrinterEnabled · PrinterOnline · PrinterOffline ·
-                         PrinterFault
+                         PrinterFault · FaultAcknowledged
     a batch              BatchQueued · BatchDone (its good units reached its quantity)
     a delivery           DeliveryShipped · DeliveryReceived
 """
@@ -126,6 +126,15 @@ class PrinterFault(Event):
 
     printer_id: int
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FaultAcknowledged(Event):
+    """An operator looked at a printer in fault; ``reason`` was the fault's message, ``by`` who."""
+
+    printer_id: int
+    reason: str
+    by: str = ""
 
 
 # -- batches and deliveries ----------------------------------------------------------------------

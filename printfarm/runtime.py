@@ -4,13 +4,14 @@ or through the ingest worker process) and the scheduler's periodic tasks."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from printfarm.adapters.mqtt.broker import EmbeddedBroker
 from printfarm.adapters.mqtt.ingest import MqttIngest, RawMessage
 from printfarm.adapters.octoprint.mqtt_feed import OCTOPRINT_MQTT_FEED
-from printfarm.events import DISPATCH_WAKERS, PrinterRegistered
+from printfarm.events import DISPATCH_WAKERS, FaultAcknowledged, PrinterOnline, PrinterRegistered
 from printfarm.ingest_worker import Ack, IngestWorker
 from printfarm.metrics.timing import timed
 from printfarm.notifications.service import NOTIFYING_EVENTS
@@ -25,6 +26,7 @@ HEALTH_TASK = "printer-health"
 NOTIFY_TASK = "notifications"
 NOTIFY_INTERVAL_SECONDS = 10.0
 RECONCILE_TASK = "reconcile"
+RETURNED_PRINTERS_TASK = "reconcile-returned-printers"
 SILENT_PRINTERS_TASK = "silent-printers"
 TOPICS_TASK = "mqtt-topics"
 TOPICS_INTERVAL_SECONDS = 5.0
@@ -42,6 +44,8 @@ class Runtime:
         self.scheduler = TaskScheduler()
         self.mqtt_host = ""
         self.mqtt_port = 0
+        self._returned: set[int] = set()  # printers back online whose plates are not reconciled yet
+        self._returned_lock = threading.Lock()
 
     def start(self) -> None:
         settings = self.services.settings
@@ -104,9 +108,29 @@ class Runtime:
         self.scheduler.every(NOTIFY_TASK, NOTIFY_INTERVAL_SECONDS, self.services.notifications.send_due)
         # after the wiring's subscriber recorded the event's notifications: those due now go at once
         bus.subscribe(NOTIFYING_EVENTS, lambda event: self.scheduler.wake(NOTIFY_TASK))
+        # Any sign a printer is back (a Connected event, a state after Offline, the last will's
+        # "connected", an answered health check) reconciles its plate now, not at the next silence.
+        self.scheduler.every(RETURNED_PRINTERS_TASK, HEALTH_INTERVAL_SECONDS, self._reconcile_returned_printers)
+        bus.subscribe(PrinterOnline, self._printer_returned)
+        # An acknowledged fault: ask the printer now rather than at the next health tick.
+        bus.subscribe(FaultAcknowledged, lambda event: self.scheduler.wake(HEALTH_TASK))
         self.scheduler.start()
         self.scheduler.once(RECONCILE_TASK, tracking.reconcile)
         self.scheduler.wake(DISPATCH_TASK)
+
+    def _printer_returned(self, event: PrinterOnline) -> None:
+        with self._returned_lock:
+            self._returned.add(event.printer_id)
+        self.scheduler.wake(RETURNED_PRINTERS_TASK)
+
+    def _reconcile_returned_printers(self) -> None:
+        with self._returned_lock:
+            printer_ids, self._returned = sorted(self._returned), set()
+        for printer_id in printer_ids:
+            try:
+                self.services.tracking.reconcile_printer(printer_id)
+            except Exception:
+                log.exception("printer %s: reconciling its plate after it came back failed", printer_id)
 
     def _worker_lost(self, count: int) -> None:
         """Messages the ingest worker never applied: a PrintDone may be among them, so ask the printers."""

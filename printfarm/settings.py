@@ -69,6 +69,12 @@ class Settings(BaseSettings):
         60.0, gt=0, le=86400,
         description="A printer with a running plate and no MQTT message for this long is asked over REST.",
     )
+    printer_lost_after_seconds: float = Field(
+        120.0, gt=0, le=86400,
+        description="A plate whose printer has not answered for this long is lost and its units are queued "
+        "again. 120 s rides out an OctoPrint restart or a Wi-Fi drop (seconds to a minute) yet re-queues a "
+        "dead printer's plate within two minutes, not the ten a farm manager would otherwise stare at.",
+    )
     secret_key: str | None = Field(
         None, description="Fernet key that encrypts printer API keys at rest; empty means data_dir/secret.key."
     )

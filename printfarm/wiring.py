@@ -45,6 +45,7 @@ from printfarm.printers.kinds import OCTOPRINT, PrinterKinds
 from printfarm.printers.port import PrinterClientFactory
 from printfarm.printers.profiles import ProfileService
 from printfarm.printers.service import PrinterService
+from printfarm.printers.timeline import record_timeline
 from printfarm.registry.service import RegistryService
 from printfarm.services import Services
 from printfarm.settings import Settings
@@ -76,12 +77,14 @@ def build_tracking(
     """
     clock = clock or SystemClock()
     db = Database(make_engine(settings.effective_database_url), bus)
+    db.before_commit(record_timeline)  # each printer's timeline, written with what made it happen
     secrets = SecretBox(load_or_create_key(settings.secret_key, settings.data_dir))
     kinds = PrinterKinds(
         {OCTOPRINT: printer_clients or make_octorest_client_factory(settings.printer_timeout_seconds), **(printer_kinds or {})}
     )
     printers = PrinterService(clock, secrets, kinds, allowed_networks=settings.printer_allowed_networks)
-    return TrackingServices(db, clock, printers, TrackingService(db, clock, printers, OCTOPRINT_MQTT_FEED), secrets)
+    tracking = TrackingService(db, clock, printers, OCTOPRINT_MQTT_FEED, settings.printer_lost_after_seconds)
+    return TrackingServices(db, clock, printers, tracking, secrets)
 
 
 def build_services(
@@ -148,7 +151,7 @@ def build_services(
         output=OutputService(clock),
         dispatch=DispatchService(db, clock, printers, store, checkpoint=dispatch_checkpoint),
         tracking=core.tracking,
-        health=PrinterHealth(db, clock, printers),
+        health=PrinterHealth(db, clock, printers.client_for),
         requests=requests,
         deliveries=deliveries,
         exchange=ExchangeService(clock),

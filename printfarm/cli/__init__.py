@@ -161,11 +161,12 @@ def _register_optional_commands() -> None:
     app.add_typer(stl.app, name="stl")
     app.add_typer(parts.parts_app, name="parts")
     app.add_typer(parts.printfiles_app, name="printfiles")
-    from printfarm.cli import jobs, notify
+    from printfarm.cli import health, jobs, notify
 
     app.add_typer(notify.app, name="notify")
     app.add_typer(jobs.jobs_app, name="jobs")
     app.add_typer(jobs.printers_app, name="printers")
+    jobs.printers_app.command("acknowledge")(health.acknowledge)
     app.add_typer(jobs.sites_app, name="sites")
     from printfarm.cli import setup
 

@@ -13,7 +13,10 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from printfarm.errors import DatabaseUnreachable
-from printfarm.events import EventBus, raised_events
+from printfarm.events import Event, EventBus, raised_events
+
+#: Called with a unit of work's session and its events just before it commits (in its transaction).
+BeforeCommit = Callable[[Session, list[Event]], None]
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -106,6 +109,14 @@ class Database:
         self.engine = engine
         self.bus = bus if bus is not None else EventBus()
         self._sessions = sessionmaker(engine, expire_on_commit=False, autoflush=True)
+        self._before_commit: list[BeforeCommit] = []
+
+    def before_commit(self, hook: BeforeCommit) -> None:
+        """Call hook(session, events) in every unit of work that raised events, just before it commits.
+
+        What the hook writes commits or rolls back with the unit of work (the printer timeline).
+        """
+        self._before_commit.append(hook)
 
     @property
     def is_postgresql(self) -> bool:
@@ -120,6 +131,9 @@ class Database:
         session = self._sessions()
         try:
             yield session
+            if self._before_commit and (raised := raised_events(session)):
+                for hook in self._before_commit:
+                    hook(session, raised)
             session.commit()
         except BaseException:
             session.rollback()

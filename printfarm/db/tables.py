@@ -99,6 +99,8 @@ class Printer(Base):
     disabled_reason: Mapped[str | None] = mapped_column(String(500))
     is_bed_clear: Mapped[bool] = mapped_column(Boolean, default=True)
     connection: Mapped[ConnectionState] = mapped_column(_enum(ConnectionState), default=ConnectionState.UNKNOWN)
+    connection_reason: Mapped[str | None] = mapped_column(String(500))  # why (printers/rules.py)
+    connection_changed_at: Mapped[dt.datetime | None]
     state_text: Mapped[str | None] = mapped_column(String(80))  # OctoPrint's own state string
     tool_temp_c: Mapped[float | None] = mapped_column(Float)
     bed_temp_c: Mapped[float | None] = mapped_column(Float)
@@ -107,6 +109,20 @@ class Printer(Base):
     offline_checks: Mapped[int] = mapped_column(Integer, default=0)  # failed health checks in a row
     retry_after: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime]
+
+
+class PrinterTimelineEntry(Base):
+    """One thing that happened to a printer (connection, fault, plate, bed): printers/timeline.py writes them."""
+
+    __tablename__ = "printer_timeline"
+    __table_args__ = (Index("ix_printer_timeline_printer_id_id", "printer_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    printer_id: Mapped[int] = mapped_column(ForeignKey("printers.id"))
+    at: Mapped[dt.datetime]
+    kind: Mapped[str] = mapped_column(String(40))  # online, offline, fault, plate_started, bed_cleared, ...
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str | None] = mapped_column(String(500))
 
 
 class Part(Base):

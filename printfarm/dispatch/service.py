@@ -1,4 +1,11 @@
-"""Dispatch use-cases: a pass (claim, then start); printer health and backoff are printers/health.py."""
+"""Dispatch use-cases: a pass (claim, then start); printer health and backoff are printers/health.py.
+
+When printfarm opens a printer's serial port: only here, in ``_send``, to start a plate a pass
+claimed for it (PrinterClient.ensure_connected, then start_print). The printer was enabled, online,
+bed clear and not in fault when claimed, and is not in fault when the start begins. No health check,
+reconciliation or MQTT message ever connects a board; a printer in fault is never connected until
+an operator of its site acknowledges the fault.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +42,7 @@ from printfarm.jobs.rules import RUNNING, JobState, remote_filename, remote_file
 from printfarm.printers.catalog import ProfileSpec
 from printfarm.printers.health import hold_off, mark_unreachable
 from printfarm.printers.port import PrinterClient
+from printfarm.printers.rules import ConnectionState
 from printfarm.printers.repository import locked_printers
 from printfarm.printers.service import PrinterService
 
@@ -197,10 +205,19 @@ class DispatchService:
                 .order_by(PrintJob.id)
             ).all()
             printers = {p.id: p for p in session.scalars(select(Printer).where(Printer.id.in_({r[1] for r in rows})))}
+            # A fault may have come in since the claim: its plate goes back before any call, so the
+            # printer's serial port is never opened (ensure_connected) until its operator acknowledges.
+            held = [job_id for job_id, printer_id, _, _ in rows if printers[printer_id].connection is ConnectionState.FAULT]
+            if held:
+                moves.move_many(session, held, JobState.UPLOADING, JobState.FAILED, now,
+                                failure_reason="not started: the printer is in fault")
+                log.warning("dispatch: jobs %s not started, their printers went into fault", held)
             sends = [
                 _Send(job_id, printer_id, name or remote_filename(job_id, "part"), sha, self._printers.client_for(printers[printer_id]))
-                for job_id, printer_id, name, sha in rows
+                for job_id, printer_id, name, sha in rows if job_id not in held
             ]
+        if not sends:
+            return result
         gcode: dict[str, bytes] = {}
         for send in sends:
             if send.sha256 not in gcode:

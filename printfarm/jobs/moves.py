@@ -4,7 +4,8 @@ Every move of a PrintJob goes through ``move`` (one job, as tracking, reconcilia
 job commands make them) or ``move_many`` (a dispatch pass's plates, in set-based statements). Both
 apply the transition table of ``jobs.rules``, set the same timestamps, apply the same bed rule
 (``rules.bed_clear_after``) and raise the same domain events, published when the unit of work
-commits. ``clear_bed`` is the one place a bed becomes clear.
+commits. ``clear_bed`` is the one place a bed becomes clear, ``found_finished`` the one place a lost
+plate's units come back.
 
 A move is a compare-and-set on the state column: it changes the row only while the row still
 holds the state it was read in, so a move based on a stale read changes nothing (and says so).
@@ -24,7 +25,7 @@ from printfarm.errors import InvalidTransition, MovedMeanwhile
 from printfarm.events import (
     BedCleared, Event, PlateFailed, PlateFinished, PlateLost, PlateStarted, raise_event,
 )
-from printfarm.jobs.rules import ENDINGS, JobState, bed_clear_after, can_move, check_move
+from printfarm.jobs.rules import ACTIVE, ENDINGS, JobState, bed_clear_after, can_move, check_move
 
 _REASON_CHARS = 500
 
@@ -116,6 +117,39 @@ def move_many(
         for event in _events(row.id, row.printer_id, row.batch_id, target, row.started_at is not None, reason, now):
             raise_event(session, event)
     return locked
+
+
+def found_finished(session: Session, lost: PrintJob, now: dt.datetime) -> PrintJob | None:
+    """A LOST plate whose printer came back and showed it done after all: a new FINISHED job for it.
+
+    LOST stays terminal (its units were queued again when it was lost). The plate that is really on
+    the bed becomes its own job, FINISHED, with the lost job's file name (so the printer's later
+    events of that file still name the lost job, and change nothing), batch, file and units: it waits
+    on the bed for QC like any plate and its units count once, at QC. The batch may then hold more
+    good units than it asked for; the surplus is stock. Returns the new job, or None (nothing
+    written) when the plate was found already or the printer holds another active job now.
+    """
+    if lost.state is not JobState.LOST:
+        raise InvalidTransition(f"print job {lost.id}: only a lost plate can be found finished (it is {lost.state.value})")
+    taken = session.scalar(
+        select(PrintJob.id).where(
+            PrintJob.printer_id == lost.printer_id, PrintJob.id != lost.id,
+            (PrintJob.state.in_(ACTIVE)) | (PrintJob.remote_filename == lost.remote_filename),
+        ).limit(1)
+    )
+    if taken is not None:
+        return None
+    found = PrintJob(
+        batch_id=lost.batch_id, printer_id=lost.printer_id, print_file_id=lost.print_file_id,
+        units_per_print=lost.units_per_print, state=JobState.FINISHED, progress_percent=100,
+        remote_filename=lost.remote_filename,
+        created_at=now, started_at=lost.started_at or now, finished_at=now, updated_at=now,
+    )
+    session.add(found)
+    session.flush()
+    _set_bed(session, found.printer_id, bed_clear_after(JobState.FINISHED, has_started=True))
+    raise_event(session, PlateFinished(now, found.id, found.printer_id, found.batch_id))
+    return found
 
 
 def clear_bed(

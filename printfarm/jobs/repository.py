@@ -23,6 +23,19 @@ def list_jobs(
     return list(session.scalars(query))
 
 
+def printer_jobs_to_reconcile(session: Session, printer_id: int) -> list[PrintJob]:
+    """The printer's claimed or running plate; with none, its latest plate if that one was lost
+    (it may have finished after all)."""
+    unfinished = ACTIVE - {JobState.FINISHED}
+    jobs = list(session.scalars(
+        select(PrintJob).where(PrintJob.printer_id == printer_id, PrintJob.state.in_(ACTIVE)).order_by(PrintJob.id)
+    ))
+    if jobs:
+        return [job for job in jobs if job.state in unfinished]
+    latest = session.scalar(select(PrintJob).where(PrintJob.printer_id == printer_id).order_by(PrintJob.id.desc()).limit(1))
+    return [latest] if latest is not None and latest.state is JobState.LOST else []
+
+
 def jobs_to_reconcile(session: Session) -> list[PrintJob]:
     """Jobs that may be moving on a printer (FINISHED plates wait for QC and need no printer)."""
     unfinished = ACTIVE - {JobState.FINISHED}

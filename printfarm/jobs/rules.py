@@ -27,6 +27,7 @@ ACTIVE = frozenset(
 #: States in which the printer is (or may be) moving.
 RUNNING = frozenset({JobState.UPLOADING, JobState.PRINTING, JobState.PAUSED})
 #: States a job never leaves. Failed, cancelled and lost jobs free their units for another plate.
+#: (A lost plate found finished later becomes a new FINISHED job: jobs/moves.py found_finished.)
 TERMINAL = frozenset({JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED, JobState.LOST})
 #: Cancelling is allowed from these.
 CANCELLABLE = frozenset({JobState.ASSIGNED, JobState.UPLOADING, JobState.PRINTING, JobState.PAUSED})
@@ -46,6 +47,11 @@ ALLOWED: dict[JobState, frozenset[JobState]] = {
     JobState.CANCELLED: frozenset(),
     JobState.LOST: frozenset(),
 }
+
+
+def is_found_finished(current: JobState, target: JobState) -> bool:
+    """A lost plate whose printer reports it done after all (moves.found_finished records it)."""
+    return current is JobState.LOST and target is JobState.FINISHED
 
 
 def can_move(current: JobState, target: JobState) -> bool:

@@ -14,6 +14,7 @@ from printfarm.printers.rules import ConnectionState
 class PrinterStatus(enum.StrEnum):
     """What a printer card shows, most pressing first."""
 
+    FAULT = "fault"  # the printer stopped itself; held until its operator acknowledges
     OFFLINE = "offline"
     BED_NOT_CLEAR = "bed-not-clear"  # a finished plate waits for QC, or the operator flagged the bed
     PAUSED = "paused"
@@ -49,7 +50,7 @@ ATTENTION_CASES = (
     PrinterCase(bed_clear=frozenset({False}), job_states=frozenset({None})),
 )
 #: The card statuses of exactly the printers that need attention.
-NEEDS_ATTENTION = frozenset({PrinterStatus.OFFLINE, PrinterStatus.BED_NOT_CLEAR})
+NEEDS_ATTENTION = frozenset({PrinterStatus.FAULT, PrinterStatus.OFFLINE, PrinterStatus.BED_NOT_CLEAR})
 
 
 def needs_attention(connection: str, is_bed_clear: bool, job_state: JobState | None) -> bool:
@@ -60,6 +61,8 @@ def needs_attention(connection: str, is_bed_clear: bool, job_state: JobState | N
 def printer_status(
     connection: str, is_enabled: bool, is_bed_clear: bool, job_state: JobState | None
 ) -> PrinterStatus:
+    if connection == ConnectionState.FAULT:
+        return PrinterStatus.FAULT
     if job_state in WAITS_FOR_QC or (job_state is None and not is_bed_clear):
         return PrinterStatus.BED_NOT_CLEAR
     if connection != ConnectionState.ONLINE:

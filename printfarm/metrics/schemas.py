@@ -66,6 +66,9 @@ class PrinterCard(BaseModel):
     loaded_material: str
     status: str
     state_text: str | None
+    connection: str = "unknown"  # printers/rules.py: unknown, online, offline, fault
+    connection_reason: str | None = None  # why: the failed call, the last will, OctoPrint's message
+    connection_changed_at: dt.datetime | None = None
     is_enabled: bool
     disabled_reason: str | None
     is_bed_clear: bool

@@ -6,7 +6,9 @@ from fastapi import APIRouter, status
 
 from printfarm.api.deps import ActorDep, ServicesDep, SessionDep
 from printfarm.output.schemas import ClearBedResult
-from printfarm.printers.schemas import ClearBed, PrinterCreate, PrinterRead, PrinterUpdate, ProfileCreate, ProfileRead
+from printfarm.printers.schemas import (
+    ClearBed, PrinterCreate, PrinterRead, PrinterUpdate, ProfileCreate, ProfileRead, TimelinePage,
+)
 
 router = APIRouter(tags=["printers"])
 
@@ -48,6 +50,21 @@ def clear_bed(
     printer_id: int, data: ClearBed, actor: ActorDep, svc: ServicesDep, session: SessionDep
 ) -> ClearBedResult:
     return svc.output.clear_bed(session, actor, printer_id, data.good_units, data.rejected_units)
+
+
+@router.post(
+    "/printers/{printer_id}/acknowledge-fault",
+    summary="An operator looked at the printer in fault: plates may start there again once it answers",
+)
+def acknowledge_fault(printer_id: int, actor: ActorDep, svc: ServicesDep, session: SessionDep) -> PrinterRead:
+    return svc.printers.read_models(session, [svc.printers.acknowledge_fault(session, actor, printer_id)])[0]
+
+
+@router.get("/printers/{printer_id}/timeline", summary="Connection changes, faults, plates and beds, newest first")
+def printer_timeline(
+    printer_id: int, actor: ActorDep, svc: ServicesDep, session: SessionDep, before: int | None = None, limit: int = 50
+) -> TimelinePage:
+    return svc.printers.timeline(session, actor, printer_id, before, limit)
 
 
 @router.post("/printer-profiles", status_code=status.HTTP_201_CREATED)

@@ -28,7 +28,9 @@ class PrinterMessage:
     ``base_topic`` includes its trailing "/". ``progress_percent`` is 0..100 (floats are floored, so
     100 means done). ``timestamp`` is the printer host's clock in Unix seconds, when it sent one.
     ``event`` uses OctoPrint's event names (PrintStarted, PrintDone, ...): a feed of another kind
-    translates its own into these.
+    translates its own into these. ``state_id`` is OctoPrint's state id of a PrinterStateChanged
+    (OPERATIONAL, OFFLINE, ERROR, ...); ``error`` and ``consequence`` are an Error's (or a failed
+    print's) message and what OctoPrint did about it (``emergency``, ``disconnect``, ``cancel``).
     """
 
     base_topic: str
@@ -38,6 +40,9 @@ class PrinterMessage:
     progress_percent: int | None = None
     reason: str | None = None
     state_string: str | None = None
+    state_id: str | None = None
+    error: str | None = None
+    consequence: str | None = None
     heater: str | None = None
     actual_c: float | None = None
     target_c: float | None = None

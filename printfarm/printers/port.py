@@ -36,7 +36,11 @@ class PrinterClient(Protocol):
         """Verify the address and credentials; return the printer server's version."""
 
     def ensure_connected(self) -> None:
-        """Connect the printer server to its board if it is not (OctoPrint's Virtual Printer needs this)."""
+        """Connect the printer server to its board if it is not (OctoPrint's Virtual Printer needs this).
+
+        This opens the printer's serial port: printfarm calls it only to start a claimed plate on a
+        printer not in fault (dispatch/service.py says when).
+        """
 
     def status(self) -> PrinterSnapshot:
         """The printer's state, selected file and progress."""

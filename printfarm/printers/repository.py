@@ -51,16 +51,23 @@ def locked_printers(session: Session, printer_ids: set[int]) -> dict[int, Printe
 
 
 def printers_to_check(session: Session, now: dt.datetime, limit: int) -> list[Printer]:
-    """Printers not known online whose retry time has come, oldest first, a small batch at a time."""
+    """Printers not known online (nor held in fault) whose retry time has come, oldest first, a small batch at a time."""
     return list(
         session.scalars(
             select(Printer)
             .where(
                 Printer.is_enabled.is_(True),
-                Printer.connection != ConnectionState.ONLINE,
+                Printer.connection.not_in([ConnectionState.ONLINE, ConnectionState.FAULT]),
                 or_(Printer.retry_after.is_(None), Printer.retry_after <= now),
             )
             .order_by(Printer.retry_after.is_(None).desc(), Printer.retry_after, Printer.id)
             .limit(limit)
         )
+    )
+
+
+def printers_not_online(session: Session) -> list[Printer]:
+    """Printers offline, in fault or not heard from yet (few, found by ix_printers_state), by id."""
+    return list(
+        session.scalars(select(Printer).where(Printer.connection != ConnectionState.ONLINE).order_by(Printer.id))
     )

@@ -1,4 +1,20 @@
-"""Printer states, what "online" writes, and the backoff for printers that do not answer."""
+"""Printer states, what "online" writes, and the backoff for printers that do not answer.
+
+A printer's ``connection`` says whether printfarm can print on it now, with ``connection_reason``
+saying why (OctoPrint's own words where it gave them) and ``connection_changed_at`` since when:
+
+    unknown   registered or migrated, not heard from yet
+    online    its server answered or reported a working board (Connected, Operational, Printing...)
+    offline   a call to it failed, its MQTT last will came, OctoPrint lost its board (Disconnected,
+              Offline / Error / Closed): asked again by the health task, with backoff
+    fault     the printer stopped itself (a firmware emergency: thermal runaway, kill(), MINTEMP /
+              MAXTEMP, heating failed; or a print failed with reason ``error``). Nothing printfarm
+              hears moves it out of fault: only an operator of its site acknowledging it does
+              (then it is offline until the next health check finds it).
+
+Dispatch starts plates only on online printers, so never on one in fault; and the only call that
+opens a printer's serial port (PrinterClient.ensure_connected) is made by dispatch starting a plate.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +29,7 @@ class ConnectionState(enum.StrEnum):
     UNKNOWN = "unknown"
     ONLINE = "online"
     OFFLINE = "offline"
+    FAULT = "fault"  # held for a person: see the module docstring
 
 
 def online_columns(now: dt.datetime) -> dict[str, object]:

@@ -72,7 +72,9 @@ class PrinterRead(BaseModel):
     is_enabled: bool
     disabled_reason: str | None
     is_bed_clear: bool
-    connection: str
+    connection: str = Field(description="unknown, online, offline or fault (printers/rules.py)")
+    connection_reason: str | None = Field(description="Why: the failed call, the last will, OctoPrint's own message")
+    connection_changed_at: dt.datetime | None
     state_text: str | None
     tool_temp_c: float | None
     bed_temp_c: float | None
@@ -101,3 +103,18 @@ class ProfileRead(BaseModel):
     build_y_mm: float
     build_z_mm: float
     slicer_config: str | None
+
+
+class TimelineEntryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    at: dt.datetime
+    kind: str = Field(description="online, offline, fault, fault_acknowledged, plate_started, plate_finished, "
+                      "plate_failed, plate_cancelled, plate_lost, bed_cleared, registered, enabled")
+    job_id: int | None
+    detail: str | None
+
+
+class TimelinePage(BaseModel):
+    entries: list[TimelineEntryRead] = Field(description="Newest first")
+    next_before: int | None = Field(description="Pass as ?before= for the older page; null on the last page")

@@ -21,11 +21,15 @@ from printfarm.errors import (
     AlreadyExists, InputError, PrinterAuthRejected, PrinterCommandFailed, PrinterUnreachable,
 )
 from printfarm.printers import profiles, repository
+from printfarm.printers.health import acknowledge_fault
 from printfarm.printers.kinds import PrinterKinds
 from printfarm.printers.network import address_problem, parse_networks, url_host
 from printfarm.printers.port import PrinterClient
 from printfarm.printers.rules import online_columns, suggested_base_topic
-from printfarm.printers.schemas import CurrentJob, PrinterCreate, PrinterRead, PrinterUpdate
+from printfarm.printers.schemas import (
+    CurrentJob, PrinterCreate, PrinterRead, PrinterUpdate, TimelineEntryRead, TimelinePage,
+)
+from printfarm.printers.timeline import timeline_page
 from printfarm.db.lookup import get_existing
 
 log = logging.getLogger(__name__)
@@ -146,6 +150,38 @@ class PrinterService:
             raise_event(session, PrinterEnabled(now, printer.id))
         record(session, actor, now, "printer.update", "printer", printer.id, changes)
         return printer
+
+    def acknowledge_fault(self, session: Session, actor: Actor, printer_id: int) -> Printer:
+        """An operator of the printer's site looked at it: its fault ends (audited with the fault's message).
+
+        The printer is then offline until it next answers (the runtime asks it at once); from then on
+        dispatch may start plates there again, connecting its serial port if it must. Raises
+        NotFound, Forbidden (another site's operator, a viewer), Conflict when it is not in fault.
+        """
+        printer = get_existing(session, Printer, printer_id, "printer")
+        require(actor, Action.OPERATE_PRINTER, printer.site_id)
+        printer = repository.locked_printers(session, {printer_id})[printer_id]
+        now = self._clock.now()
+        fault = acknowledge_fault(session, printer, now, actor.label)
+        record(session, actor, now, "printer.acknowledge_fault", "printer", printer.id, {"fault": fault})
+        return printer
+
+    def timeline(self, session: Session, actor: Actor, printer_id: int, before: int | None, limit: int) -> TimelinePage:
+        """The printer's timeline newest first, `limit` entries (1..500) older than entry `before` (or the newest)."""
+        require(actor, Action.READ)
+        get_existing(session, Printer, printer_id, "printer")
+        if not 1 <= limit <= 500:
+            raise InputError(f"limit {limit} is not within 1..500")
+        entries = timeline_page(session, printer_id, before, limit + 1)
+        return TimelinePage(
+            entries=[TimelineEntryRead.model_validate(e) for e in entries[:limit]],
+            next_before=entries[limit - 1].id if len(entries) > limit else None,
+        )
+
+    def connection_problems(self, session: Session, actor: Actor) -> builtins.list[Printer]:
+        """Printers not online (offline, in fault, not heard from yet), with their reasons."""
+        require(actor, Action.READ)
+        return repository.printers_not_online(session)
 
     def get(self, session: Session, actor: Actor, printer_id: int) -> Printer:
         require(actor, Action.READ)

@@ -16,13 +16,13 @@ from printfarm.db.retry import retried
 from printfarm.db.session import Database, lock_for_writing
 from printfarm.db.tables import Printer, PrintJob
 from printfarm.jobs import moves
-from printfarm.jobs.rules import JobState, can_move, job_id_from_filename
+from printfarm.jobs.rules import JobState, can_move, is_found_finished, job_id_from_filename
 from printfarm.printers.feed import BadMessage, MessageKind, PrinterFeed, PrinterMessage
-from printfarm.printers.health import mark_offline, mark_online
+from printfarm.printers.health import mark_fault, mark_offline, mark_online
 from printfarm.printers.repository import base_topics
 from printfarm.tracking.qc import plate_finished
 from printfarm.tracking.repository import JOBS, PRINTERS, job_owners_and_states, lock_rows, raise_progress, update_printers
-from printfarm.tracking.rules import merged_progress, target_for_event
+from printfarm.tracking.rules import PRINTER_EVENTS, Liveness, merged_progress, printer_signal, target_for_event
 from printfarm.tracking.stats import IngestCounters
 
 log = logging.getLogger(__name__)
@@ -128,6 +128,9 @@ class BatchApplier:
                     continue
                 if message.state_string:
                     row["state_text"] = message.state_string[:80]
+                if message.event in PRINTER_EVENTS:  # about the printer itself, and maybe a job (PrintFailed)
+                    moves_by_printer.setdefault(printer_id, []).append(message)
+                    continue
                 job_id = job_id_from_filename(message.file_name)
                 if job_id is None:
                     continue
@@ -159,8 +162,10 @@ class BatchApplier:
             for message in moves_by_printer[printer_id]:
                 if message.kind is MessageKind.CONNECTION:
                     _connection_changed(session, printer, bool(message.is_connected), now)
-                else:
-                    _event_moves_job(session, printer, jobs, message, now)
+                    continue
+                is_stale = _event_moves_job(session, printer, jobs, message, now)
+                if message.event in PRINTER_EVENTS and not is_stale:
+                    _printer_event(session, printer, message, now)
 
 
 def _connection_changed(session: Session, printer: Printer, is_connected: bool, now: dt.datetime) -> None:
@@ -168,24 +173,53 @@ def _connection_changed(session: Session, printer: Printer, is_connected: bool, 
     if is_connected:
         mark_online(session, printer, now, "mqtt")
     else:
-        mark_offline(session, printer, now, "its MQTT client disconnected")
+        mark_offline(session, printer, now, "its MQTT client disconnected (last will)")
+
+
+def _printer_event(session: Session, printer: Printer, message: PrinterMessage, now: dt.datetime) -> None:
+    """Connected, Disconnected, a state change, an Error, a failed print: the printer's connection (rules.printer_signal)."""
+    signal = printer_signal(
+        message.event or "", reason=message.reason, state_id=message.state_id, state_string=message.state_string,
+        error=message.error, consequence=message.consequence,
+    )
+    if signal is None:
+        return
+    if signal.liveness is Liveness.FAULT:
+        mark_fault(session, printer, now, signal.reason)
+    elif signal.liveness is Liveness.OFFLINE:
+        mark_offline(session, printer, now, signal.reason)
+    else:
+        mark_online(session, printer, now, signal.reason)
 
 
 def _event_moves_job(
     session: Session, printer: Printer, jobs: dict[int, PrintJob], message: PrinterMessage, now: dt.datetime
-) -> None:
-    """A PrintStarted, PrintDone, PrintFailed, ... of one of our plates moves its job, where the table allows."""
+) -> bool:
+    """A PrintStarted, PrintDone, PrintFailed, ... of one of our plates moves its job, where the table allows.
+
+    True when the message is stale: about one of our plates, which the table does not let it move (a
+    replay, or a message that arrived after the plate's end); it then says nothing of the printer now.
+    """
     job_id = job_id_from_filename(message.file_name)
     job = jobs.get(job_id) if job_id is not None else None
     if job is None or job.printer_id != printer.id:
-        return
+        return False
     target = target_for_event(message.event or "", message.reason)
-    if target is None or not can_move(job.state, target):
-        return
+    if target is not None and is_found_finished(job.state, target):
+        found = moves.found_finished(session, job, now)
+        if found is not None:
+            log.info("lost job %s reports %s on printer %s: job %s waits for QC", job.id, message.event, printer.id, found.id)
+            plate_finished(session, found, printer, now)
+        return found is None
+    if target is None:
+        return False
+    if not can_move(job.state, target):
+        return True
     log.info("job %s on printer %s: %s -> %s (%s)", job.id, printer.id, job.state.value, target.value, message.event)
     moves.move(session, job, target, now, reason=message.reason or message.event)
     if target is JobState.FINISHED:
         plate_finished(session, job, printer, now)
+    return False
 
 
 def _job_ids(moves_by_printer: dict[int, list[PrinterMessage]]) -> set[int]:
@@ -211,13 +245,15 @@ def _that_can_move(session: Session, moves_by_printer: dict[int, list[PrinterMes
                     wanted.setdefault(job_id, []).append((printer_id, target))
     movable = {
         job_id for job_id, printer_id, state in job_owners_and_states(session, wanted)
-        if any(by == printer_id and can_move(state, target) for by, target in wanted[job_id])
+        if any(by == printer_id and (can_move(state, target) or is_found_finished(state, target))
+               for by, target in wanted[job_id])
     }
     kept: dict[int, list[PrinterMessage]] = {}
     for printer_id, batch in moves_by_printer.items():
         left = [
             m for m in batch
-            if m.kind is MessageKind.CONNECTION or job_id_from_filename(m.file_name) in movable
+            if m.kind is MessageKind.CONNECTION or m.event in PRINTER_EVENTS
+            or job_id_from_filename(m.file_name) in movable
         ]
         if left:
             kept[printer_id] = left

@@ -23,10 +23,13 @@ from printfarm.tracking.stats import IngestCounters, IngestStats
 class TrackingService:
     """``feed`` reads the printers' MQTT topics (OctoPrint-MQTT: adapters/octoprint/mqtt_feed.py)."""
 
-    def __init__(self, db: Database, clock: Clock, printers: PrinterService, feed: PrinterFeed) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, printers: PrinterService, feed: PrinterFeed, lost_after_seconds: float = 120.0
+    ) -> None:
+        """lost_after_seconds: a plate whose printer has not answered this long is lost (settings)."""
         self._counters = IngestCounters(feed.base_topic_of)
         self._applier = BatchApplier(db, clock, self._counters, feed)
-        self._reconciler = Reconciler(db, clock, printers.client_for, self._counters)
+        self._reconciler = Reconciler(db, clock, printers.client_for, self._counters, lost_after_seconds)
 
     # -- MQTT ----------------------------------------------------------------------------------
 
@@ -48,11 +51,18 @@ class TrackingService:
     def start_grace_seconds(self) -> float:
         return self._reconciler.start_grace_seconds
 
-    def reconcile(self, lost_after_seconds: float = 600) -> int:
-        """Settle every claimed or running job against what its printer says; returns jobs changed."""
+    def reconcile(self, lost_after_seconds: float | None = None) -> int:
+        """Settle every claimed or running job against what its printer says; returns jobs changed.
+
+        lost_after_seconds: None is the service's own (the setting printer_lost_after_seconds).
+        """
         return self._reconciler.reconcile(lost_after_seconds)
 
-    def poll_silent_printers(self, silent_after_seconds: float, lost_after_seconds: float = 600) -> int:
+    def reconcile_printer(self, printer_id: int) -> int:
+        """The printer is back: settle its plate (or find its lost one finished); returns jobs changed."""
+        return self._reconciler.reconcile_printer(printer_id)
+
+    def poll_silent_printers(self, silent_after_seconds: float, lost_after_seconds: float | None = None) -> int:
         """Ask printers over REST whose running job has been quiet on MQTT; returns jobs changed."""
         return self._reconciler.poll_silent_printers(silent_after_seconds, lost_after_seconds)
 

@@ -7,6 +7,7 @@ from printfarm.metrics.rules import PrinterStatus
 
 #: status: (label, what it means), shown as the tag and its tooltip.
 STATUS_LABELS: dict[PrinterStatus, tuple[str, str]] = {
+    PrinterStatus.FAULT: ("fault", "the printer stopped itself: held until its operator acknowledges"),
     PrinterStatus.OFFLINE: ("offline", "the printer does not answer"),
     PrinterStatus.BED_NOT_CLEAR: ("bed not clear", "a plate is on the bed: take it off and record QC"),
     PrinterStatus.PAUSED: ("paused", "a plate is paused mid-print"),
@@ -18,6 +19,7 @@ STATUS_LABELS: dict[PrinterStatus, tuple[str, str]] = {
 
 #: The printer's own state words that each status already says (compared lower-case).
 _SAID_BY_STATUS: dict[PrinterStatus, frozenset[str]] = {
+    PrinterStatus.FAULT: frozenset(),
     PrinterStatus.OFFLINE: frozenset({"offline", "closed"}),
     PrinterStatus.BED_NOT_CLEAR: frozenset({"operational"}),
     PrinterStatus.PAUSED: frozenset({"paused", "pausing"}),

@@ -34,6 +34,7 @@ def _family(name: str, kind: str, help_text: str, samples: Iterable[tuple[dict[s
 )
 def metrics(actor: ActorDep, svc: ServicesDep, session: SessionDep) -> PlainTextResponse:
     printers = svc.dashboard.printers_by_status(session, actor)
+    not_online = svc.printers.connection_problems(session, actor)
     jobs = svc.dashboard.jobs_by_state(session, actor)
     sites = svc.dashboard.units_by_site(session, actor)
     stats = svc.tracking.stats
@@ -42,6 +43,12 @@ def metrics(actor: ActorDep, svc: ServicesDep, session: SessionDep) -> PlainText
     lines = [
         *_family("printfarm_printers", "gauge", "Printers by what their card shows.",
                  (({"status": k}, v) for k, v in sorted(printers.items()))),
+        *_family("printfarm_printer_not_online", "gauge",
+                 "Printers offline, in fault or not heard from yet (1 each), with why and since when (Unix s).",
+                 (({"printer_id": p.id, "site_id": p.site_id, "printer": p.name, "connection": p.connection.value,
+                    "reason": p.connection_reason or "",
+                    "since": int(p.connection_changed_at.timestamp()) if p.connection_changed_at else ""}, 1)
+                  for p in not_online)),
         *_family("printfarm_jobs", "gauge", "Print jobs (plates) by state.",
                  (({"state": s.value}, jobs.get(s.value, 0)) for s in JobState)),
         *_family("printfarm_good_units_total", "counter", "QC-passed units per site.",

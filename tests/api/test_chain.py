@@ -67,6 +67,9 @@ def test_failed_and_cancelled_prints_free_their_units(world):
     batch = world.ok("viewer", "GET", f"/api/batches/{world.ids['batch']}")
     assert (batch["in_production_units"], batch["remaining_units"]) == (0, 8)
     world.ok("operator_acme", "POST", f"/api/printers/{world.ids['acme/mk3-1']}/clear-bed", json={"good_units": 0})
+    # a print failed with an error holds its printer in fault until its operator acknowledges it (issue 14)
+    world.ok("operator_acme", "POST", f"/api/printers/{world.ids['acme/mk3-1']}/acknowledge-fault")
+    world.services.health.check_printers()
     assert world.dispatch().claimed == 1
 
 

@@ -28,7 +28,7 @@ OLD_HEADS = ("0005", "0007", "0018")
 
 def test_the_history_has_exactly_one_head() -> None:
     script = ScriptDirectory.from_config(alembic_config(sa.create_engine("sqlite://")))
-    assert script.get_heads() == ["0021"]
+    assert script.get_heads() == ["0023"]
     # linear from the merge on: every revision after 0019 has one parent
     for revision in script.walk_revisions("0019", "heads"):
         if revision.revision != "0019":
@@ -113,7 +113,7 @@ def test_db_upgrade_from_empty_and_from_the_old_heads_ends_at_one_schema(
         with engine.connect() as connection:
             assert set(MigrationContext.configure(connection).get_current_heads()) == set(OLD_HEADS)
         upgrade(engine)
-        assert current_revision(engine) == "0021"
+        assert current_revision(engine) == "0023"
     finally:
         engine.dispose()
 

@@ -1,7 +1,7 @@
 """End to end with two real OctoPrint 1.11.8 servers (Virtual Printer), Mosquitto and the runtime.
 
 printfarm registers them, dispatches a batch of 4 units as two 2-unit plates, follows their
-events over MQTT (OctoPrint's event subscription runs mosquitto_pub), beds are cleared through the
+events over MQTT (the real OctoPrint-MQTT plugin), beds are cleared through the
 API, and the count per site is exact.
 """
 

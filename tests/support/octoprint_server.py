@@ -1,8 +1,10 @@
 """A real OctoPrint 1.11.8 (Virtual Printer) for tests: a fresh basedir, started and stopped by PID.
 
-Its events reach an MQTT broker through an event subscription that runs mosquitto_pub, so a test
-sees `<base_topic>event/<Event>` messages as printfarm's MQTT ingest would from the OctoPrint-MQTT
-plugin (which installs only from GitHub, out of reach here).
+By default it reports over MQTT through the real OctoPrint-MQTT plugin (0.8.16, installed into
+.venv-octoprint by scripts/test from ../shared/octoprint/OctoPrint-MQTT), configured per printer with
+its base topic: events, progress, temperatures and the `<base>mqtt` last will. ``feed="shim"``
+instead publishes a few job events through an event subscription that runs mosquitto_pub (no last
+will, nothing while the broker is away), for a test that needs a printer without the plugin.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ OCTOPRINT_EXE = OCTOPRINT_VENV / "bin" / "octoprint"
 INSTALL_HINT = (
     'run the install step: python3 -m venv .venv-octoprint && .venv-octoprint/bin/pip install "octoprint==1.11.8"'
 )
+PLUGIN_HINT = "the OctoPrint-MQTT plugin is missing from .venv-octoprint: run scripts/test (it installs it)"
 PUBLISHED_EVENTS = ["PrintStarted", "PrintDone", "PrintFailed", "PrintCancelled", "PrintPaused", "PrintResumed"]
 
 
@@ -40,6 +43,7 @@ class OctoPrintInstance(NamedTuple):
     base_url: str
     api_key: str
     base_topic: str
+    pid: int = 0  # the `octoprint serve` process (a test may SIGKILL it)
 
 
 def free_port() -> int:
@@ -66,22 +70,23 @@ def _publish_command(mqtt_host: str, mqtt_port: int, base_topic: str) -> str:
     )
 
 
-def render_config(port: int, basedir: Path, *, mqtt_host: str, mqtt_port: int, base_topic: str) -> str:
-    """config.yaml from the shared template, with our event subscription and no G-code analysis."""
+def render_config(
+    port: int, basedir: Path, *, mqtt_host: str, mqtt_port: int, base_topic: str, feed: str = "plugin"
+) -> str:
+    """config.yaml from the shared template: the MQTT plugin (or the event shim), no G-code analysis."""
     template = (SHARED_OCTOPRINT / "config.yaml.tmpl").read_text()
     text = template.replace("@PORT@", str(port)).replace("@GKEY@", secrets.token_hex(16))
     text = text.replace("@BASEDIR@", str(basedir))
-    events = {
-        "enabled": True,
-        "subscriptions": [
-            {
-                "event": PUBLISHED_EVENTS,
-                "type": "system",
-                "shell": True,
-                "command": _publish_command(mqtt_host, mqtt_port, base_topic),
-            }
-        ],
-    }
+    shim = {"event": PUBLISHED_EVENTS, "type": "system", "shell": True,
+            "command": _publish_command(mqtt_host, mqtt_port, base_topic)}
+    events = {"enabled": True, "subscriptions": [shim] if feed == "shim" else []}
+    if feed == "plugin":
+        # The plugin's client id must be unique on the broker, or two printers keep evicting each other.
+        mqtt = {"broker": {"url": mqtt_host, "port": mqtt_port, "keepalive": 10},
+                "publish": {"baseTopic": base_topic}, "client": {"client_id": f"octoprint-{secrets.token_hex(6)}"}}
+        text, count = re.subn(r"(?m)^plugins:\n", "plugins:\n  mqtt: " + json.dumps(mqtt) + "\n", text)
+        if count != 1:
+            raise RuntimeError(f"{SHARED_OCTOPRINT / 'config.yaml.tmpl'}: no plugins block")
     # YAML reads JSON, so the replaced blocks need no YAML library.
     text, count = re.subn(r"(?ms)^events:\n.*?(?=^\S)", "events: " + json.dumps(events) + "\n", text)
     if count != 1:
@@ -136,22 +141,29 @@ def running_octoprint(
     mqtt_port: int = 1883,
     base_topic: str | None = None,
     startup_timeout_seconds: float = 60.0,
+    feed: str = "plugin",
+    port: int | None = None,
+    api_key: str | None = None,
 ) -> Iterator[OctoPrintInstance]:
-    """Start a fresh OctoPrint with the Virtual Printer; yield (base_url, api_key, base_topic).
+    """Start a fresh OctoPrint with the Virtual Printer; yield (base_url, api_key, base_topic, pid).
 
-    Fails (never skips) when .venv-octoprint is missing: CI installs it.
+    feed: "plugin" (OctoPrint-MQTT) or "shim" (an event subscription running mosquitto_pub).
+    port, api_key: where it listens and the key it takes (a restart on a fresh basedir keeps them).
+    Fails (never skips) when .venv-octoprint or the plugin is missing: CI installs them.
     """
     if not OCTOPRINT_EXE.exists():
         pytest.fail(f"{OCTOPRINT_EXE} is missing: {INSTALL_HINT}", pytrace=False)
+    if feed == "plugin" and not list(OCTOPRINT_VENV.glob("lib/python3*/site-packages/octoprint_mqtt")):
+        pytest.fail(PLUGIN_HINT, pytrace=False)
     topic = base_topic or f"printfarm-test/{secrets.token_hex(4)}/octoprint/"
     basedir = Path(tempfile.mkdtemp(prefix="printfarm-octoprint-"))
-    port = free_port()
-    api_key = secrets.token_hex(16).upper()
+    port = port or free_port()
+    api_key = api_key or secrets.token_hex(16).upper()
     base_url = f"http://127.0.0.1:{port}"
     process: subprocess.Popen[bytes] | None = None
     try:
         (basedir / "config.yaml").write_text(
-            render_config(port, basedir, mqtt_host=mqtt_host, mqtt_port=mqtt_port, base_topic=topic)
+            render_config(port, basedir, mqtt_host=mqtt_host, mqtt_port=mqtt_port, base_topic=topic, feed=feed)
         )
         subprocess.run(
             [str(OCTOPRINT_EXE), "--basedir", str(basedir), "user", "add", "admin", "--password", "admin", "--admin"],
@@ -174,7 +186,7 @@ def running_octoprint(
             _wait_until_serving(base_url, api_key, process, startup_timeout_seconds)
         except RuntimeError as err:
             pytest.fail(f"OctoPrint did not start: {err}\n{_log_tail(basedir)}", pytrace=False)
-        yield OctoPrintInstance(base_url, api_key, topic)
+        yield OctoPrintInstance(base_url, api_key, topic, process.pid)
     finally:
         if process is not None:
             _stop(process)

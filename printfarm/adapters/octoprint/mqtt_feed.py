@@ -112,6 +112,9 @@ def _event(topic: str, base: str, event: str, data: dict[str, Any], timestamp: i
         progress_percent=_progress(topic, data),
         reason=_optional_str(topic, data, "reason"),
         state_string=_optional_str(topic, data, "state_string"),
+        state_id=_optional_str(topic, data, "state_id"),
+        error=_optional_str(topic, data, "error"),
+        consequence=_optional_str(topic, data, "consequence"),
         timestamp=timestamp,
     )
 

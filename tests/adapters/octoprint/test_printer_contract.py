@@ -65,7 +65,9 @@ def simulated_printer() -> Iterator[SimulatedPrinter]:
 
 @pytest.fixture(scope="module")
 def real_octoprint() -> Iterator[OctoPrintInstance]:
-    with running_octoprint(mqtt_host=MQTT_HOST, mqtt_port=MQTT_PORT) as instance:
+    # the event-subscription shim: test_real_octoprint_publishes_print_events_to_the_broker checks what
+    # it publishes (the plugin's own events are in tests/e2e)
+    with running_octoprint(mqtt_host=MQTT_HOST, mqtt_port=MQTT_PORT, feed="shim") as instance:
         yield instance
 
 
