@@ -39,11 +39,15 @@ from printfarm.services import Services
 from printfarm.web.templating import templates
 
 #: What a successful form says on the page it redirects to (a code in the address, never free text).
+#: The newest entries of a printer's timeline on its page (the API pages through all of them).
+TIMELINE_ENTRIES = 30
+
 DONE = {
     "printer": "Printer registered: it answered with this key.",
     "maintenance": "Printer in maintenance: it finishes its plate and gets no new ones.",
     "enabled": "Printer enabled: it takes plates again.",
     "cleared": "Bed cleared: QC recorded, the printer is free for the next plate.",
+    "acknowledged": "Fault acknowledged: the printer takes plates again once it answers.",
     "part": "Part added.",
     "print-file": "Print file attached.",
     "approved": "Part approved for hospital batches.",
@@ -272,7 +276,8 @@ def add_printer(
 def _printer_view(printer_id: int) -> View:
     def options(svc: Services, session: Session, actor: Actor) -> dict[str, Any]:
         printer = svc.printers.read_models(session, [svc.printers.get(session, actor, printer_id)])[0]
-        return {"printer": printer, "Action": Action}
+        timeline = svc.printers.timeline(session, actor, printer_id, None, TIMELINE_ENTRIES)
+        return {"printer": printer, "timeline": timeline, "Action": Action}
 
     return View("forms/printer.html", f"Printer {printer_id}", options=options)
 
@@ -299,6 +304,15 @@ def printer_enable(printer_id: int, request: Request, svc: ServicesDep, session:
     def submit(actor: Actor) -> str:
         svc.printers.update(session, actor, printer_id, PrinterUpdate(is_enabled=True))
         return f"/setup/printers/{printer_id}?done=enabled"
+
+    return _form(request, svc, session, _printer_view(printer_id), submit=submit)
+
+
+@router.post("/printers/{printer_id}/acknowledge-fault", response_class=HTMLResponse)
+def printer_acknowledge_fault(printer_id: int, request: Request, svc: ServicesDep, session: SessionDep) -> Response:
+    def submit(actor: Actor) -> str:
+        svc.printers.acknowledge_fault(session, actor, printer_id)
+        return f"/setup/printers/{printer_id}?done=acknowledged"
 
     return _form(request, svc, session, _printer_view(printer_id), submit=submit)
 
