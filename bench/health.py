@@ -89,6 +89,7 @@ def octoprint_trials(trials: int, data_dir: Path) -> None:
           f"{HEALTH_INTERVAL_SECONDS:.0f} s; MQTT last will by the OctoPrint-MQTT plugin")
     app = create_app(settings)
     services = app.state.services
+    upgrade(services.db.engine)
     with services.db.unit_of_work() as session:
         services.profiles.ensure_catalog(session, SYSTEM)
         admin, _ = services.tokens.create(session, SYSTEM, role=Role.ADMIN, name="bench")
