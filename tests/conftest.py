@@ -55,15 +55,44 @@ def _truncate_all(url: str) -> None:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A clean, migrated database: a fresh SQLite file, or the PostgreSQL test database emptied."""
+    """A clean, migrated database: a fresh SQLite file, or the PostgreSQL test database emptied.
+
+    After the test, its printers' timelines are checked: no plate ever started on a printer in fault.
+    """
     if request.param == "sqlite":
         path = tmp_path / "printfarm.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        yield f"sqlite:///{path}"
+        url = f"sqlite:///{path}"
     else:
         url = request.getfixturevalue("postgres_migrated")
         _truncate_all(url)
-        yield url
+    yield url
+    started_in_fault = plates_started_in_a_fault(url)
+    assert not started_in_fault, f"plates started on a printer in fault (printer, job): {started_in_fault}"
+
+
+def plates_started_in_a_fault(url: str) -> list[tuple[int, int | None]]:
+    """(printer, job) of every plate_started between a fault and its acknowledgement, in timeline order."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            if not sa.inspect(connection).has_table("printer_timeline"):
+                return []
+            rows = connection.execute(sa.text(
+                "SELECT printer_id, kind, job_id FROM printer_timeline ORDER BY printer_id, id"
+            )).all()
+    finally:
+        engine.dispose()
+    in_fault: set[int] = set()
+    found = []
+    for printer_id, kind, job_id in rows:
+        if kind == "fault":
+            in_fault.add(printer_id)
+        elif kind == "fault_acknowledged":
+            in_fault.discard(printer_id)
+        elif kind == "plate_started" and printer_id in in_fault:
+            found.append((printer_id, job_id))
+    return found
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from printfarm.adapters.octoprint.fake import FakePrinter
@@ -280,3 +281,18 @@ def test_a_failed_print_reported_after_the_plate_ended_is_no_fault(world: World)
     world.publish(acme, "event/PrintFailed", {**done, "reason": "error"})  # late, out of order: stale
     assert printer(world)["connection"] == "online"
     assert [j["state"] for j in jobs_of(world)] == ["finished"]
+
+
+def test_the_fault_guard_of_every_database_test_sees_a_plate_started_in_a_fault(world: World, database_url: str):
+    """The check tests/conftest.py runs after every database test is not one that cannot fail."""
+    from conftest import plates_started_in_a_fault
+
+    from printfarm.db.tables import PrinterTimelineEntry
+
+    acme = world.ids["acme/mk3-1"]
+    with world.services.db.unit_of_work() as session:
+        for kind, job in (("fault", None), ("plate_started", 41), ("fault_acknowledged", None), ("plate_started", 42)):
+            session.add(PrinterTimelineEntry(printer_id=acme, at=START, kind=kind, job_id=job, detail=None))
+    assert plates_started_in_a_fault(database_url) == [(acme, 41)]
+    with world.services.db.unit_of_work() as session:  # leave the database as the guard may find it
+        session.execute(sa.delete(PrinterTimelineEntry).where(PrinterTimelineEntry.job_id.in_([41, 42])))
