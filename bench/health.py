@@ -2,10 +2,13 @@
 is back, and what the health checks of a 10,000-printer fleet cost.
 
 Part 1 (real parts): a real OctoPrint 1.11.8 (Virtual Printer) reporting through the real
-OctoPrint-MQTT plugin to Mosquitto on 127.0.0.1:1883, printfarm's runtime over SQLite. Each trial
+OctoPrint-MQTT plugin to Mosquitto on 127.0.0.1:1883, printfarm's runtime over SQLite. A kill trial
 waits for a plate to print, SIGKILLs the OctoPrint process, and times "killed → offline in the API";
 then starts OctoPrint again on a fresh basedir (same port and key) and times "serving again → its
-plate reconciled in the API". Medians and p95 over the trials, beside the intervals in force.
+plate reconciled in the API". A partition trial cuts the printer's REST and MQTT paths (TCP proxies
+of the test support) mid-print, times "cut → offline", lets the plate finish behind the cut, restores
+the paths and times "restored → plate reconciled finished". Medians and p95 over the trials, beside
+the intervals in force.
 The OctoPrint launcher is the test support's (tests/support/octoprint_server.py): CI installs it.
 
 Part 2 (fake printers, in process): 10,000 printers, a share of them offline, the health task and
@@ -29,7 +32,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +57,8 @@ from printfarm.settings import Settings  # noqa: E402
 from printfarm.wiring import build_services  # noqa: E402
 
 MOSQUITTO = "mqtt://127.0.0.1:1883"
+#: Job states in which the plate is still (as far as printfarm knows) on its way.
+SETTLING = ("printing", "paused", "uploading", "assigned")
 #: About 30 s of printing on the Virtual Printer (G4 sleeps real time): a trial kills it mid-print.
 GCODE = plate_gcode(units=2, layers=2, width_mm=40, depth_mm=30) + b"G4 P500\n" * 60
 
@@ -76,17 +82,39 @@ def load_average() -> str:
     return "%.2f" % os.getloadavg()[0]
 
 
-# -- part 1: a real OctoPrint killed and restarted ---------------------------------------------------
+# -- part 1: a real OctoPrint killed and restarted, or cut off by a partition ------------------------
 
 
-def octoprint_trials(trials: int, data_dir: Path) -> None:
+@dataclass
+class Farm:
+    """One real OctoPrint registered in a running printfarm, with a batch waiting for its plates."""
+
+    ok: Callable[..., Any]
+    printer_id: int
+    octoprint: Any  # support.octoprint_server.OctoPrintInstance, the one running now
+    restart: Callable[[], Any]  # a fresh basedir on the same port and key
+    stop: Callable[[], None]
+    rest: Any | None  # TcpProxy in front of its REST API (partition trials)
+    mqtt: Any | None  # TcpProxy in front of the broker, for its MQTT client
+
+    def shown(self) -> dict[str, Any]:
+        return dict(self.ok("GET", f"/api/printers/{self.printer_id}"))
+
+    def printing_job(self) -> dict[str, Any]:
+        return dict(wait_for("a plate printing",
+                             lambda: (j := self.shown()["current_job"]) and j["state"] == "printing" and j, 90))
+
+    def job_state(self, job_id: int) -> str:
+        return str(self.ok("GET", f"/api/jobs/{job_id}")["state"])
+
+
+@contextlib.contextmanager
+def one_printer_farm(data_dir: Path, plates: int, *, via_proxies: bool) -> Iterator[Farm]:
     from support.octoprint_server import free_port, running_octoprint
+    from support.tcp_proxy import TcpProxy
 
     settings = Settings(data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'bench.db'}", mqtt_url=MOSQUITTO,
                         mqtt_client_id=f"printfarm-bench-health-{secrets.token_hex(3)}", dispatch_interval_seconds=1.0)
-    print(f"intervals in force: printer_silence_seconds {settings.printer_silence_seconds:.0f}, "
-          f"printer_lost_after_seconds {settings.printer_lost_after_seconds:.0f}, health task every "
-          f"{HEALTH_INTERVAL_SECONDS:.0f} s; MQTT last will by the OctoPrint-MQTT plugin")
     app = create_app(settings)
     services = app.state.services
     upgrade(services.db.engine)
@@ -94,9 +122,13 @@ def octoprint_trials(trials: int, data_dir: Path) -> None:
         services.profiles.ensure_catalog(session, SYSTEM)
         admin, _ = services.tokens.create(session, SYSTEM, role=Role.ADMIN, name="bench")
     port, key, topic = free_port(), secrets.token_hex(16).upper(), f"bench-health/{secrets.token_hex(4)}/"
-    offline_seconds: list[float] = []
-    reconciled_seconds: list[float] = []
-    with contextlib.ExitStack() as stack, TestClient(app) as client:
+    with contextlib.ExitStack() as stack, contextlib.ExitStack() as octoprints, TestClient(app) as client:
+        rest = stack.enter_context(TcpProxy("127.0.0.1", port)) if via_proxies else None
+        mqtt = stack.enter_context(TcpProxy("127.0.0.1", 1883)) if via_proxies else None
+
+        def start() -> Any:
+            return octoprints.enter_context(running_octoprint(
+                base_topic=topic, port=port, api_key=key, mqtt_port=mqtt.port if mqtt else 1883))
 
         def ok(method: str, path: str, **kwargs: Any) -> Any:
             response = client.request(method, path, headers={"Authorization": f"Bearer {admin}"}, **kwargs)
@@ -104,48 +136,100 @@ def octoprint_trials(trials: int, data_dir: Path) -> None:
                 raise SystemExit(f"bench/health.py: {method} {path}: {response.status_code} {response.text}")
             return response.json()
 
-        octoprint = stack.enter_context(running_octoprint(base_topic=topic, port=port, api_key=key))
+        octoprint = start()
         site = ok("POST", "/api/sites", json={"name": "bench"})["id"]
         printer = ok("POST", "/api/printers", json={
-            "site_id": site, "name": "virtual", "base_url": octoprint.base_url, "api_key": key,
-            "profile": "prusa-mk3s-0.4", "mqtt_base_topic": topic,
+            "site_id": site, "name": "virtual", "base_url": f"http://127.0.0.1:{rest.port}" if rest else octoprint.base_url,
+            "api_key": key, "profile": "prusa-mk3s-0.4", "mqtt_base_topic": topic,
         })["id"]
         hospital = ok("POST", "/api/hospitals", json={"name": "bench"})["id"]
         part = ok("POST", "/api/parts", data={"name": "RC3 headband"})["id"]
         ok("POST", f"/api/parts/{part}/approve")
         ok("POST", f"/api/parts/{part}/print-files", data={"profile": "prusa-mk3s-0.4", "units_per_print": "2"},
            files={"gcode": ("rc3.gcode", GCODE, "text/plain")})
-        ok("POST", "/api/batches", json={"part_id": part, "hospital_id": hospital, "quantity": 2 * (trials + 1)})
+        ok("POST", "/api/batches", json={"part_id": part, "hospital_id": hospital, "quantity": 2 * plates})
 
-        def shown() -> dict[str, Any]:
-            return dict(ok("GET", f"/api/printers/{printer}"))
+        def restart() -> Any:
+            octoprints.close()  # reap the dead process and its basedir
+            return start()
+
+        yield Farm(ok, printer, octoprint, restart, octoprints.close, rest, mqtt)
+
+
+def summary(what: str, values: list[float], target: str) -> None:
+    print(f"{what}: p50 {statistics.median(values):.2f} s, p95 {p95(values):.2f} s over {len(values)} trials ({target})")
+
+
+def kill_trials(trials: int, data_dir: Path) -> None:
+    """SIGKILL the OctoPrint mid-print, then start it again on a fresh basedir."""
+    offline_seconds: list[float] = []
+    reconciled_seconds: list[float] = []
+    with one_printer_farm(data_dir, trials + 1, via_proxies=False) as farm:
+        for trial in range(1, trials + 1):
+            job = farm.printing_job()
+            time.sleep(1.0)  # mid-print
+            os.kill(farm.octoprint.pid, signal.SIGKILL)
+            killed = time.monotonic()
+            wait_for("offline in the API", lambda: farm.shown()["connection"] == "offline", 60)
+            offline_seconds.append(time.monotonic() - killed)
+            farm.octoprint = farm.restart()
+            serving = time.monotonic()
+            wait_for("the plate reconciled", lambda: farm.job_state(job["id"]) not in SETTLING, 120)
+            reconciled_seconds.append(time.monotonic() - serving)
+            print(f"  kill {trial}: offline shown {offline_seconds[-1]:.2f} s after the kill; plate "
+                  f"{farm.job_state(job['id'])} {reconciled_seconds[-1]:.2f} s after OctoPrint served again "
+                  f"(load {load_average()})")
+            farm.ok("POST", f"/api/printers/{farm.printer_id}/clear-bed", json={"good_units": 0})
+    summary("killed → offline in the API", offline_seconds, "target p95 ≤ 10 s")
+    summary("served again → plate reconciled", reconciled_seconds, "target ≤ 5 s")
+
+
+def partition_trials(trials: int, data_dir: Path) -> None:
+    """Cut the printer's REST and MQTT paths mid-print; restore them once it finished behind the cut."""
+    import requests
+
+    offline_seconds: list[float] = []
+    reconciled_seconds: list[float] = []
+    with one_printer_farm(data_dir, trials + 1, via_proxies=True) as farm:
+        assert farm.rest is not None and farm.mqtt is not None
+        octoprint = farm.octoprint
+
+        def finished_behind_the_cut() -> bool:
+            response = requests.get(f"{octoprint.base_url}/api/job", headers={"X-Api-Key": octoprint.api_key},
+                                    timeout=5)
+            job = response.json()
+            return bool(job["state"] == "Operational" and (job["progress"]["completion"] or 0) >= 100)
 
         for trial in range(1, trials + 1):
-            job = wait_for("a plate printing", lambda: (j := shown()["current_job"]) and j["state"] == "printing" and j,
-                           90)
-            time.sleep(1.0)  # mid-print
-            os.kill(octoprint.pid, signal.SIGKILL)
-            killed = time.monotonic()
-            wait_for("offline in the API", lambda: shown()["connection"] == "offline", 60)
-            offline_seconds.append(time.monotonic() - killed)
-            stack.close()  # reap the dead process and its basedir
-            octoprint = stack.enter_context(running_octoprint(base_topic=topic, port=port, api_key=key))
-            serving = time.monotonic()
+            job = farm.printing_job()
+            time.sleep(1.0)
+            farm.rest.cut()
+            farm.mqtt.cut()
+            cut = time.monotonic()
+            wait_for("offline in the API", lambda: farm.shown()["connection"] == "offline", 60)
+            offline_seconds.append(time.monotonic() - cut)
+            wait_for("the plate finished behind the partition", finished_behind_the_cut, 120, poll_seconds=0.5)
+            farm.rest.restore()
+            farm.mqtt.restore()
+            restored = time.monotonic()
+            wait_for("the plate reconciled", lambda: farm.job_state(job["id"]) not in SETTLING, 120)
+            reconciled_seconds.append(time.monotonic() - restored)
+            print(f"  partition {trial}: offline shown {offline_seconds[-1]:.2f} s after the cut; plate "
+                  f"{farm.job_state(job['id'])} {reconciled_seconds[-1]:.2f} s after the restore (load {load_average()})")
+            farm.ok("POST", f"/api/printers/{farm.printer_id}/clear-bed", json={"good_units": 2})
+    summary("cut → offline in the API", offline_seconds, "target p95 ≤ 10 s")
+    summary("restored → plate reconciled", reconciled_seconds, "target ≤ 5 s")
 
-            def settled() -> bool:
-                state = ok("GET", f"/api/jobs/{job['id']}")["state"]
-                return state not in ("printing", "paused", "uploading", "assigned")
 
-            wait_for("the plate reconciled", settled, 120)
-            reconciled_seconds.append(time.monotonic() - serving)
-            state = ok("GET", f"/api/jobs/{job['id']}")["state"]
-            print(f"  trial {trial}: offline shown {offline_seconds[-1]:.2f} s after the kill; plate {state} "
-                  f"{reconciled_seconds[-1]:.2f} s after OctoPrint served again (load {load_average()})")
-            ok("POST", f"/api/printers/{printer}/clear-bed", json={"good_units": 0})
-    print(f"killed → offline in the API: p50 {statistics.median(offline_seconds):.2f} s, "
-          f"p95 {p95(offline_seconds):.2f} s over {trials} trials (target p95 ≤ 10 s)")
-    print(f"back → plate reconciled:     p50 {statistics.median(reconciled_seconds):.2f} s, "
-          f"p95 {p95(reconciled_seconds):.2f} s (target ≤ 5 s)")
+def octoprint_trials(trials: int, data_dir: Path) -> None:
+    settings = Settings(data_dir=data_dir)
+    print(f"intervals in force: printer_silence_seconds {settings.printer_silence_seconds:.0f}, "
+          f"printer_lost_after_seconds {settings.printer_lost_after_seconds:.0f}, health task every "
+          f"{HEALTH_INTERVAL_SECONDS:.0f} s; MQTT last will by the OctoPrint-MQTT plugin")
+    (data_dir / "kill").mkdir()
+    kill_trials(trials, data_dir / "kill")
+    (data_dir / "partition").mkdir()
+    partition_trials(trials, data_dir / "partition")
 
 
 # -- part 2: the health checks of a large fleet ------------------------------------------------------

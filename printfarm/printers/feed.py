@@ -50,10 +50,15 @@ class PrinterMessage:
     timestamp: int | None = None
 
 
+#: The drop code of a message in a feed's scheme that printfarm has no use for: counted, never warned about.
+NOT_USED = "not_used"
+
+
 class BadMessage(Exception):
     """A message that is not in its feed's scheme; ``kind_of_problem`` is a short stable code.
 
-    Codes: ``not_json``, ``not_object``, ``wrong_type``, ``too_large``, ``unknown_topic``, ``bad_value``.
+    Codes: ``not_json``, ``not_object``, ``wrong_type``, ``too_large``, ``unknown_topic``, ``bad_value``,
+    and ``not_used`` for a topic of the scheme that printfarm has no use for (only counted, not logged).
     """
 
     def __init__(self, kind_of_problem: str, topic: str, detail: str) -> None:

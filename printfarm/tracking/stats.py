@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from collections.abc import Callable
+from printfarm.printers.feed import NOT_USED
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,8 @@ class IngestCounters:
         printer = base_topic if base_topic is not None else self._base_topic_of(topic) or topic
         with self._lock:
             self._stats.dropped[kind] += count
+            if kind == NOT_USED:
+                return
             key = (kind, printer)
             first = key not in self._logged_drops and len(self._logged_drops) < _LOGGED_DROPS_MAX
             if first:

@@ -11,13 +11,14 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from printfarm.printers.feed import BadMessage, MessageKind, PrinterMessage
+from printfarm.printers.feed import BadMessage, MessageKind, NOT_USED, PrinterMessage
 
 #: The largest temperature we believe; a broken thermistor reads a few hundred degrees off, not millions.
 _MAX_TEMPERATURE_C = 2000.0
 _ABSOLUTE_ZERO_C = -273.15
 #: 9999-12-31T23:59:59Z: a larger "Unix time" is garbage, and no database column would hold it.
 _MAX_TIMESTAMP = 253_402_300_799
+_SLICING_PROGRESS = "/progress/slicing"
 
 
 def split_topic(topic: str) -> tuple[str, MessageKind, str | None] | None:
@@ -48,6 +49,8 @@ def parse_message(topic: str, payload: bytes, *, max_payload_bytes: int = 64 * 1
         raise BadMessage("too_large", topic, f"payload of {len(payload)} bytes > {max_payload_bytes} bytes")
     split = split_topic(topic)
     if split is None:
+        if topic.endswith(_SLICING_PROGRESS):  # the plugin publishes it (retained) at every start
+            raise BadMessage(NOT_USED, topic, "slicing progress: an OctoPrint-MQTT topic printfarm does not use")
         raise BadMessage("unknown_topic", topic, "not an OctoPrint-MQTT topic")
     base, kind, name = split
     if kind is MessageKind.CONNECTION:

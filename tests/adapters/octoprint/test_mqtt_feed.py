@@ -180,7 +180,7 @@ def test_the_last_will_topic_says_whether_the_plugin_is_connected(raw: bytes, is
         (f"{BASE}event/PrintDone", b'{"name": "pf-1-a\\ud800.gcode"}', "bad_value"),
         (f"{BASE}mqtt", b"online", "bad_value"),
         (f"{BASE}mqtt", b'{"state": "connected"}', "bad_value"),
-        (f"{BASE}progress/slicing", payload(progress=5), "unknown_topic"),
+        (f"{BASE}progress/slicing", payload(progress=5), "not_used"),  # in the scheme, of no use to printfarm
         ("homeassistant/sensor/x/config", b"{}", "unknown_topic"),
     ],
 )
@@ -259,3 +259,16 @@ def test_the_octoprint_feed_parses_with_parse_message_and_subscribes_everything_
     assert feed.base_topic_of(BASE + "mqtt") == BASE
     assert feed.base_topic_of(BASE + "nonsense/topic") is None
     assert list(feed.topic_filters(BASE)) == [BASE + "#"]
+
+
+def test_the_plugins_slicing_progress_is_counted_as_not_used_and_not_warned_about(caplog):
+    from printfarm.printers.feed import NOT_USED
+    from printfarm.tracking.stats import IngestCounters
+
+    with pytest.raises(BadMessage) as raised:
+        OCTOPRINT_MQTT_FEED.parse(BASE + "progress/slicing", b'{"progress": 0, "_timestamp": 1}')
+    assert raised.value.kind_of_problem == NOT_USED
+    counters = IngestCounters(OCTOPRINT_MQTT_FEED.base_topic_of)
+    counters.drop(NOT_USED, BASE + "progress/slicing", str(raised.value))
+    assert counters.snapshot()["dropped"] == {NOT_USED: 1}
+    assert "dropped" not in caplog.text
