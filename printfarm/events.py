@@ -122,7 +122,7 @@ class PrinterOffline(Event):
 
 @dataclass(frozen=True, slots=True)
 class PrinterFault(Event):
-    """The printer stopped itself or was disabled and waits for a person."""
+    """The printer stopped itself (a firmware emergency, a print failed with an error): held until acknowledged."""
 
     printer_id: int
     reason: str

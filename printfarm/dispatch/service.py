@@ -36,7 +36,6 @@ from printfarm.dispatch.rules import (
     site_is_open,
 )
 from printfarm.errors import PrinterError, PrinterUnreachable, PrintfarmError
-from printfarm.events import PrinterFault, raise_event
 from printfarm.jobs import moves
 from printfarm.jobs.rules import RUNNING, JobState, remote_filename, remote_filename_around_id
 from printfarm.printers.catalog import ProfileSpec
@@ -300,5 +299,4 @@ class DispatchService:
             printer.is_enabled = False
             printer.disabled_reason = f"{printer.consecutive_failures} failed starts in a row; last: {err}"[:500]
             log.warning("printer %s disabled: %s", printer.id, printer.disabled_reason)
-            raise_event(session, PrinterFault(now, printer.id, printer.disabled_reason))
 
