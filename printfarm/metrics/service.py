@@ -7,7 +7,7 @@ from collections import Counter
 
 from sqlalchemy.orm import Session
 
-from printfarm.auth.rules import Action, Actor, may, require
+from printfarm.auth.rules import Action, Actor, may, own_hospital, require
 from printfarm.clock import Clock
 from printfarm.jobs.rules import JobState
 from printfarm.metrics.repository import batches, figures, sites, wall
@@ -170,7 +170,8 @@ class DashboardService:
                 id=h.id, name=h.name, city=h.city, requested_units=q, batched_units=b, good_units=g,
                 shipped_units=s, delivered_units=r,
             )
-            for h, q, b, g, s, r in sites.hospital_rows(session)
+            # A hospital's token sees its own hospital's figures only, as the API limits it.
+            for h, q, b, g, s, r in sites.hospital_rows(session, own_hospital(actor, None))
         ]
 
     # -- /metrics ------------------------------------------------------------------------------

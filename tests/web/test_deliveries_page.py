@@ -74,3 +74,18 @@ def test_an_unknown_address_is_a_404_page_for_a_browser_and_json_for_the_api(wor
             assert response.status_code == 404 and response.headers["content-type"] == "application/json", (path, headers)
             assert response.json()["error"] == "NotFound"
     assert world.client.get("/no-such-page").json() == {"error": "NotFound", "detail": "Not Found"}  # no HTML asked for
+
+
+def test_the_hospitals_page_shows_a_hospital_token_only_its_own_hospital(world: World) -> None:
+    busy_farm(world)
+    other = world.ok("admin", "POST", "/api/hospitals", json={"name": "Östra"})["id"]
+    world.token_for("other_hospital", Role.HOSPITAL, hospital_id=other)
+    world.client.cookies.set("printfarm_token", world.tokens["viewer"])
+    everyone = world.client.get("/hospitals", headers=HTML).text
+    assert everyone.count("data-hospital=") >= 2
+    world.client.cookies.set("printfarm_token", world.tokens["other_hospital"])
+    page = world.client.get("/hospitals", headers=HTML)
+    assert page.status_code == 200 and page.text.count("data-hospital=") == 1 and f'data-hospital="{other}"' in page.text
+    world.client.cookies.set("printfarm_token", world.tokens["hospital"])
+    page = world.client.get("/hospitals", headers=HTML)
+    assert page.text.count("data-hospital=") == 1 and f'data-hospital="{world.ids["hospital"]}"' in page.text

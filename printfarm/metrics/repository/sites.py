@@ -60,8 +60,8 @@ def site_rows(session: Session) -> list[SiteLine]:
     ]
 
 
-def hospital_rows(session: Session) -> list[tuple[Hospital, int, int, int, int, int]]:
-    """(hospital, open requested, batched, good of its batches, shipped, received), by name."""
+def hospital_rows(session: Session, hospital_id: int | None = None) -> list[tuple[Hospital, int, int, int, int, int]]:
+    """(hospital, open requested, batched, good of its batches, shipped, received), by name; one hospital's if given."""
     requested = (
         select(HospitalRequest.hospital_id, func.sum(HospitalRequest.quantity).label("units"))
         .where(HospitalRequest.is_closed.is_(False))
@@ -101,4 +101,6 @@ def hospital_rows(session: Session) -> list[tuple[Hospital, int, int, int, int, 
         .outerjoin(delivered, delivered.c.hospital_id == Hospital.id)
         .order_by(Hospital.name)
     )
+    if hospital_id is not None:
+        query = query.where(Hospital.id == hospital_id)
     return [(h, int(q), int(b), int(g), int(s), int(r)) for h, q, b, g, s, r in session.execute(query)]
