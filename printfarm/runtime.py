@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from printfarm.adapters.mqtt.broker import EmbeddedBroker
 from printfarm.adapters.mqtt.ingest import MqttIngest, RawMessage
@@ -49,9 +48,9 @@ class Runtime:
 
     def start(self) -> None:
         settings = self.services.settings
-        if settings.mqtt_url:
-            parts = urlsplit(settings.mqtt_url)
-            self.mqtt_host, self.mqtt_port = parts.hostname or "127.0.0.1", parts.port or 1883
+        address = settings.mqtt_address
+        if address is not None:
+            self.mqtt_host, self.mqtt_port = address.host, address.port
         else:
             self.broker = EmbeddedBroker(host="127.0.0.1", port=0)
             self.mqtt_host, self.mqtt_port = "127.0.0.1", self.broker.start()
@@ -76,6 +75,10 @@ class Runtime:
             on_connect=lambda: self.scheduler.once(RECONCILE_TASK, tracking.reconcile),
             shared_group=settings.mqtt_shared_group,
             topic_filters=OCTOPRINT_MQTT_FEED.topic_filters,
+            username=address.username if address else None,
+            password=address.password if address else None,
+            tls=address.is_tls if address else False,
+            ca_file=str(settings.mqtt_ca_file) if settings.mqtt_ca_file else None,
         )
         with self.services.db.unit_of_work() as session:
             self.ingest.watch(base_topics(session))

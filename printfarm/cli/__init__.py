@@ -171,6 +171,9 @@ def _register_optional_commands() -> None:
     from printfarm.cli import setup
 
     setup.register(app)  # sites add|list, hospitals add|list, printers add
+    from printfarm.cli import broker_users
+
+    broker_users.register()  # sites gateway-config, sites central-broker-user
 
 
 def main() -> None:

@@ -26,8 +26,16 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def derived_config(template: str, *, port: int, data_dir: Path) -> str:
-    """The deployment config with the listener, access and paths replaced for a test."""
+def derived_config(
+    template: str, *, port: int, data_dir: Path, password_file: Path | None = None, acl_file: Path | None = None
+) -> str:
+    """The deployment config with the listener, access and paths replaced for a test.
+
+    Without a password file anyone may connect; with one, only its users, as the ACL file allows.
+    """
+    access = ["allow_anonymous true"] if password_file is None else [
+        "allow_anonymous false", f"password_file {password_file}", *([f"acl_file {acl_file}"] if acl_file else []),
+    ]
     kept = [
         line for line in template.splitlines()
         if not line.strip() or line.lstrip().startswith("#") or line.split()[0] not in _REPLACED
@@ -36,7 +44,7 @@ def derived_config(template: str, *, port: int, data_dir: Path) -> str:
         "",
         "# --- replaced for a test-owned broker ---",
         f"listener {port} 127.0.0.1",
-        "allow_anonymous true",
+        *access,
         f"persistence_location {data_dir}/",
         f"log_dest file {data_dir}/mosquitto.log",
         # As root, Mosquitto would switch to user "mosquitto", which cannot write the temp dir.
@@ -48,8 +56,12 @@ def derived_config(template: str, *, port: int, data_dir: Path) -> str:
 class MosquittoServer:
     """Starts, stops and restarts /usr/sbin/mosquitto; the port and persistence survive a restart."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, template: Path = CONFIG_TEMPLATE) -> None:
+    def __init__(
+        self, data_dir: Path, port: int | None = None, template: Path = CONFIG_TEMPLATE, *,
+        password_file: Path | None = None, acl_file: Path | None = None,
+    ) -> None:
         self.data_dir = data_dir
+        self.password_file, self.acl_file = password_file, acl_file
         self.port = port or free_port()
         self.config_path = data_dir / "mosquitto.conf"
         self._template = template
@@ -65,7 +77,8 @@ class MosquittoServer:
             return self.port
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(
-            derived_config(self._template.read_text(), port=self.port, data_dir=self.data_dir)
+            derived_config(self._template.read_text(), port=self.port, data_dir=self.data_dir,
+                           password_file=self.password_file, acl_file=self.acl_file)
         )
         self._process = subprocess.Popen(
             [MOSQUITTO, "-c", str(self.config_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
