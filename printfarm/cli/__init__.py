@@ -171,6 +171,9 @@ def _register_optional_commands() -> None:
     from printfarm.cli import setup
 
     setup.register(app)  # sites add|list, hospitals add|list, printers add
+    from printfarm.cli import gateway
+
+    app.command("gateway", help=gateway.HELP)(gateway.gateway)
 
 
 def main() -> None:
