@@ -174,6 +174,9 @@ def _register_optional_commands() -> None:
     from printfarm.cli import broker_users
 
     broker_users.register()  # sites gateway-config, sites central-broker-user
+    from printfarm.cli import gateway
+
+    app.command("gateway", help=gateway.HELP)(gateway.gateway)
 
 
 def main() -> None:

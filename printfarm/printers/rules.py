@@ -50,3 +50,13 @@ def slug(text: str) -> str:
 
 def suggested_base_topic(site_name: str, printer_name: str) -> str:
     return f"printfarm/{slug(site_name)}/{slug(printer_name)}/"
+
+
+#: The base URL scheme of a printer reached through its site's gateway (kind "gateway").
+GATEWAY_SCHEME = "gateway://"
+
+
+def gateway_base_url(site_name: str, printer_name: str) -> str:
+    """gateway://<site-slug>/<printer name>: where a gateway printer is, without its LAN address or key."""
+    return f"{GATEWAY_SCHEME}{slug(site_name)}/{printer_name}"
+
