@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
+
+from printfarm.adapters.mqtt.mosquitto import wait_listening
+from printfarm.errors import BrokerError
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG_TEMPLATE = REPO / "config" / "mosquitto.conf"
@@ -83,13 +84,11 @@ class MosquittoServer:
         self._process = subprocess.Popen(
             [MOSQUITTO, "-c", str(self.config_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        deadline = time.monotonic() + timeout_seconds
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"mosquitto exited with {self._process.returncode}: {self.log_tail()}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+        try:
+            if wait_listening(self._process, self.port, timeout_seconds):
                 return self.port
-            time.sleep(0.02)
+        except BrokerError as err:
+            raise RuntimeError(f"{err}: {self.log_tail()}") from err
         self.stop()
         raise RuntimeError(f"mosquitto did not listen on port {self.port} within {timeout_seconds} s: {self.log_tail()}")
 
