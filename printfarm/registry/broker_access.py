@@ -46,6 +46,7 @@ mqtt_username = {_string(username)}
 mqtt_password = {_string(password)}
 central_url = {_string(central_url)}
 {ca_line}
+# state_dir = "/var/lib/printfarm-gateway"   # the requests it answered (default ./printfarm-gateway-state)
 
 # One [[printers]] table per printer at this site. Register each centrally under the same name with
 # kind "gateway"; its URL and API key stay here and never leave the site.

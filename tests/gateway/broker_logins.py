@@ -35,6 +35,7 @@ class SiteLogin:
     username: str
     password: str
     config: dict[str, Any]  # the gateway TOML the CLI wrote
+    path: Path  # where it wrote it
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,9 @@ class Logins:
     password_file: Path
 
 
-def issue_logins(work_dir: Path, site_names: list[str], broker_url: str) -> Logins:
+def issue_logins(
+    work_dir: Path, site_names: list[str], broker_url: str, central_url: str = "https://printfarm.example.org"
+) -> Logins:
     """Sites added and given gateway logins, and the central user, all through the CLI; fails on any refusal."""
     work_dir.mkdir(parents=True, exist_ok=True)
     env = {"PRINTFARM_DATA_DIR": str(work_dir / "data"), "PRINTFARM_DATABASE_URL": "", "PRINTFARM_MQTT_URL": "",
@@ -62,10 +65,10 @@ def issue_logins(work_dir: Path, site_names: list[str], broker_url: str) -> Logi
         cli("sites", "add", name)
         out = work_dir / f"{uuid.uuid4().hex[:8]}.toml"
         printed = cli("sites", "gateway-config", name, "--broker-url", broker_url, "--central-url",
-                      "https://printfarm.example.org", "--password-file", str(password_file), "-o", str(out))
+                      central_url, "--password-file", str(password_file), "-o", str(out))
         config = tomllib.loads(out.read_text())
         assert config["mqtt_password"] not in printed, "the CLI printed a password"
-        sites[name] = SiteLogin(name, config["mqtt_username"], config["mqtt_password"], config)
+        sites[name] = SiteLogin(name, config["mqtt_username"], config["mqtt_password"], config, out)
     env_file = work_dir / "central.env"
     printed = cli("sites", "central-broker-user", "--broker-url", broker_url, "--password-file", str(password_file),
                   "-o", str(env_file))
@@ -74,9 +77,9 @@ def issue_logins(work_dir: Path, site_names: list[str], broker_url: str) -> Logi
     return Logins(sites, central_url, password_file)
 
 
-def sites_broker(data_dir: Path, password_file: Path) -> MosquittoServer:
-    """The shipped sites configuration and ACL, on a free port of 127.0.0.1 with the test's password file."""
-    return MosquittoServer(data_dir, template=SITES_CONFIG, password_file=password_file, acl_file=SITES_ACL)
+def sites_broker(data_dir: Path, password_file: Path, port: int | None = None) -> MosquittoServer:
+    """The shipped sites configuration and ACL, on 127.0.0.1 (a free port by default) with the test's password file."""
+    return MosquittoServer(data_dir, port, template=SITES_CONFIG, password_file=password_file, acl_file=SITES_ACL)
 
 
 class Login:
