@@ -22,7 +22,8 @@ from printfarm.printers.rules import suggested_base_topic
 
 log = logging.getLogger(__name__)
 
-LEDGER_FILE = "requests.sqlite3"
+#: The ledger's file in state_dir, per site (several in-process gateways may share a state_dir).
+LEDGER_FILE = "requests-{site}.sqlite3"
 
 
 class Gateway:
@@ -37,7 +38,7 @@ class Gateway:
         self.config = config
         factory = client_factory or make_octorest_client_factory(config.printer_timeout_seconds)
         clients = {p.name: factory(p.url, p.api_key.get_secret_value()) for p in config.printers}
-        self.ledger = RequestLedger(config.state_dir / LEDGER_FILE)
+        self.ledger = RequestLedger(config.state_dir / LEDGER_FILE.format(site=config.site))
         self.handler = RequestHandler(
             clients, self.ledger, fetch or self._fetch, **({"now": now} if now is not None else {})
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Path, Response
 
 from printfarm.api.deps import ActorDep, ServicesDep, SessionDep
 from printfarm.jobs.plates import plate_for_gateway
@@ -54,7 +54,9 @@ def resume_job(job_id: int, actor: ActorDep, svc: ServicesDep, session: SessionD
     responses={200: {"content": {"text/x-gcode": {}}}},
 )
 def gateway_plate(
-    file_name: str, svc: ServicesDep, x_plate_credential: Annotated[str | None, Header()] = None,
+    file_name: Annotated[str, Path(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9._-]+$")],
+    svc: ServicesDep,
+    x_plate_credential: Annotated[str | None, Header(max_length=400)] = None,
 ) -> Response:
     gcode = plate_for_gateway(svc.store, svc.plate_credentials, svc.clock, file_name, x_plate_credential)
     return Response(gcode, media_type="text/x-gcode")
