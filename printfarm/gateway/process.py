@@ -45,7 +45,7 @@ class Gateway:
         endpoint = BrokerEndpoint.from_url(
             config.mqtt_url, username=config.mqtt_username,
             password=config.mqtt_password.get_secret_value() if config.mqtt_password else None,
-            ca_file=config.mqtt_ca_file,
+            ca_file=config.mqtt_ca_file, protocol=config.mqtt_protocol,
         )
         self.link = GatewayLink(
             endpoint, config.site, self.handler.handle,

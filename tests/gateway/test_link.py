@@ -116,3 +116,27 @@ def test_no_gateway_answering_is_unreachable_after_the_calls_timeout(requester, 
     )
     with pytest.raises(PrinterUnreachable, match="did not answer check within 0.5 s"):
         client.check()
+
+
+def test_over_the_embedded_broker_without_mqtt5_the_reply_topic_travels_in_the_request(
+    site, fleet, credentials, tmp_path
+) -> None:
+    from printfarm.adapters.mqtt.broker import EmbeddedBroker
+
+    broker = EmbeddedBroker(host="127.0.0.1", port=0)
+    port = broker.start()
+    config = GatewayConfig(
+        site=site, mqtt_url=f"mqtt://127.0.0.1:{port}", mqtt_protocol="3.1.1", central_url="http://central.invalid",
+        state_dir=tmp_path, printers=[GatewayPrinter(name="mk3s 1", url=LAN_URL, api_key="lan-key")],
+    )
+    gateway = Gateway(config, client_factory=fleet)
+    requester = GatewayRequester(BrokerEndpoint("127.0.0.1", port, protocol="3.1.1"))
+    try:
+        assert gateway.start(wait_connected_seconds=10)
+        client = make_gateway_client_factory(requester, credentials)(f"gateway://{site}/mk3s 1", "")
+        assert client.check() == "1.11.8"
+        assert client.status().state_text == "Operational"
+    finally:
+        requester.stop()
+        gateway.stop()
+        broker.stop()

@@ -44,10 +44,13 @@ class BrokerEndpoint:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     ca_file: str | None = None
+    #: "5" (request/response properties) or "3.1.1" for a broker without MQTT 5 (the embedded amqtt):
+    #: the reply topic then travels in the request's JSON only.
+    protocol: str = "5"
 
     @classmethod
     def from_url(cls, url: str, *, username: str | None = None, password: str | None = None,
-                 ca_file: str | None = None) -> BrokerEndpoint:
+                 ca_file: str | None = None, protocol: str = "5") -> BrokerEndpoint:
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "mqtts", "tcp"):
             raise ConfigError("broker URL: must start with mqtt:// or mqtts://")
@@ -58,11 +61,18 @@ class BrokerEndpoint:
             raise ConfigError(f"broker URL of {parts.hostname}: {err}") from err
         if username is None and parts.username is not None:  # mqtt://user:password@host:port
             username, password = unquote(parts.username), unquote(parts.password or "")
-        return cls(parts.hostname or "127.0.0.1", port, tls, username, password, ca_file)
+        return cls(parts.hostname or "127.0.0.1", port, tls, username, password, ca_file, protocol)
+
+    @property
+    def is_mqtt5(self) -> bool:
+        return self.protocol == "5"
 
 
 def _client(client_id: str, endpoint: BrokerEndpoint) -> mqtt.Client:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    if endpoint.protocol not in ("5", "3.1.1"):
+        raise ConfigError(f"MQTT protocol {endpoint.protocol!r} is not 5 or 3.1.1")
+    version = mqtt.MQTTv5 if endpoint.is_mqtt5 else mqtt.MQTTv311
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=version)
     if endpoint.username is not None:
         client.username_pw_set(endpoint.username, endpoint.password)
     if endpoint.tls:
@@ -135,7 +145,7 @@ class GatewayLink:
             log.warning("gateway %s: dropped a request on %s: %s", self.site, message.topic, err)
             return
         props = message.properties
-        response_topic = getattr(props, "ResponseTopic", None)
+        response_topic = getattr(props, "ResponseTopic", None) or request.reply_topic
         correlation = getattr(props, "CorrelationData", None)
         if not response_topic:
             log.warning("gateway %s: request %s has no response topic; dropped", self.site, request.id)
@@ -150,8 +160,10 @@ class GatewayLink:
             return
         if reply is None:
             return
-        properties = Properties(PacketTypes.PUBLISH)
-        properties.CorrelationData = correlation or request.id.encode()
+        properties = None
+        if self._endpoint.is_mqtt5:
+            properties = Properties(PacketTypes.PUBLISH)
+            properties.CorrelationData = correlation or request.id.encode()
         self._client.publish(response_topic, json.dumps(reply), qos=1, properties=properties)
 
 
@@ -215,7 +227,8 @@ class GatewayRequester:
         self.start()
         where = f"printer {printer} at site {site} (through its gateway)"
         deadline = time.monotonic() + timeout_seconds
-        request = Request(secrets.token_hex(12), time.time() + timeout_seconds, printer, op, args or {})
+        request = Request(secrets.token_hex(12), time.time() + timeout_seconds, printer, op, args or {},
+                          reply_topic(site, self.client_id))
         with self._lock:
             if self._status.get(site) == OFFLINE:
                 raise PrinterUnreachable(f"{where}: the gateway of site {site} is offline (its last will)")
@@ -241,9 +254,11 @@ class GatewayRequester:
         return result_of(reply, where)
 
     def _publish(self, site: str, request: Request) -> None:
-        properties = Properties(PacketTypes.PUBLISH)
-        properties.ResponseTopic = reply_topic(site, self.client_id)
-        properties.CorrelationData = request.id.encode()
+        properties = None
+        if self._endpoint.is_mqtt5:
+            properties = Properties(PacketTypes.PUBLISH)
+            properties.ResponseTopic = reply_topic(site, self.client_id)
+            properties.CorrelationData = request.id.encode()
         self._client.publish(request_topic(site), request.encode(), qos=1, properties=properties)
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
