@@ -175,11 +175,11 @@ class GatewayRequester:
     at once, and ``on_status(site, is_online)`` (when given) hears every change.
     """
 
-    def __init__(self, endpoint: BrokerEndpoint, *, client_id: str | None = None,
-                 connect_timeout_seconds: float = 5.0) -> None:
+    def __init__(self, endpoint: BrokerEndpoint | None, *, client_id: str | None = None) -> None:
+        """endpoint None: the broker is not known yet (the embedded one starts later; see use_broker)."""
         self.client_id = client_id or f"printfarm-central-{secrets.token_hex(4)}"
         self._endpoint = endpoint
-        self._connect_timeout_seconds = connect_timeout_seconds
+        self._client: mqtt.Client | None = None
         self._lock = threading.Lock()
         self._started = False
         self._connected = threading.Condition(self._lock)
@@ -188,10 +188,12 @@ class GatewayRequester:
         self._waiting: dict[str, dict[str, Any] | None] = {}
         self._status: dict[str, str] = {}
         self._listeners: list[Callable[[str, bool], None]] = []
-        self._client = _client(self.client_id, endpoint)
-        self._client.on_connect = self._on_connect
-        self._client.on_disconnect = self._on_disconnect
-        self._client.on_message = self._on_message
+
+    def use_broker(self, endpoint: BrokerEndpoint) -> None:
+        """The broker to use, once known (printfarm's embedded broker, after it started); before start() only."""
+        with self._lock:
+            if self._endpoint is None:
+                self._endpoint = endpoint
 
     def on_status(self, listener: Callable[[str, bool], None]) -> None:
         """Call listener(site slug, is_online) on every gateway status message (on paho's thread: be quick)."""
@@ -203,20 +205,26 @@ class GatewayRequester:
             return self._status.get(site)
 
     def start(self) -> None:
+        """Connect (in the background, reconnecting on its own); nothing while the broker is not known."""
         with self._lock:
-            if self._started:
+            if self._started or self._endpoint is None:
                 return
             self._started = True
-        self._client.connect_async(self._endpoint.host, self._endpoint.port, keepalive=_KEEPALIVE_SECONDS)
-        self._client.loop_start()
+            endpoint = self._endpoint
+            self._client = client = _client(self.client_id, endpoint)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.connect_async(endpoint.host, endpoint.port, keepalive=_KEEPALIVE_SECONDS)
+        client.loop_start()
 
     def stop(self) -> None:
         with self._lock:
-            if not self._started:
+            if not self._started or self._client is None:
                 return
-            self._started = False
-        self._client.disconnect()
-        self._client.loop_stop()
+            self._started, client = False, self._client
+        client.disconnect()
+        client.loop_stop()
 
     def request(self, site: str, printer: str, op: str, args: dict[str, Any] | None, timeout_seconds: float) -> Any:
         """Ask site's gateway to do op on printer; its result. The deadline is now + timeout_seconds.
@@ -230,6 +238,8 @@ class GatewayRequester:
         request = Request(secrets.token_hex(12), time.time() + timeout_seconds, printer, op, args or {},
                           reply_topic(site, self.client_id))
         with self._lock:
+            if self._endpoint is None:
+                raise PrinterUnreachable(f"{where}: no MQTT broker to reach gateways through yet")
             if self._status.get(site) == OFFLINE:
                 raise PrinterUnreachable(f"{where}: the gateway of site {site} is offline (its last will)")
             self._waiting[request.id] = None
@@ -254,6 +264,7 @@ class GatewayRequester:
         return result_of(reply, where)
 
     def _publish(self, site: str, request: Request) -> None:
+        assert self._client is not None and self._endpoint is not None  # connected, so started
         properties = None
         if self._endpoint.is_mqtt5:
             properties = Properties(PacketTypes.PUBLISH)
