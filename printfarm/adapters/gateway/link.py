@@ -243,22 +243,26 @@ class GatewayRequester:
             if self._status.get(site) == OFFLINE:
                 raise PrinterUnreachable(f"{where}: the gateway of site {site} is offline (its last will)")
             self._waiting[request.id] = None
-            try:
-                sent_in = -1
-                while self._waiting[request.id] is None:
+        try:
+            sent_in = -1
+            while True:
+                with self._lock:  # paho's own locks are never taken while holding this one
+                    reply = self._waiting[request.id]
+                    if reply is not None:
+                        break
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         problem = "the broker" if not self._is_up else "the gateway"
-                        raise PrinterUnreachable(
-                            f"{where}: {problem} did not answer {op} within {timeout_seconds:g} s"
-                        )
-                    if self._is_up and sent_in != self._generation:
-                        # the same id again after a reconnect: the gateway executes it at most once
+                        raise PrinterUnreachable(f"{where}: {problem} did not answer {op} within {timeout_seconds:g} s")
+                    send = self._is_up and sent_in != self._generation
+                    if send:  # the same id again after a reconnect: the gateway executes it at most once
                         sent_in = self._generation
-                        self._publish(site, request)
-                    self._connected.wait(min(remaining, 0.5))
-                reply = self._waiting[request.id]
-            finally:
+                    else:
+                        self._connected.wait(min(remaining, 0.5))
+                if send:
+                    self._publish(site, request)
+        finally:
+            with self._lock:
                 self._waiting.pop(request.id, None)
         assert reply is not None
         return result_of(reply, where)
