@@ -40,8 +40,8 @@ class GatewayConfig(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PRINTFARM_GATEWAY_", extra="forbid", frozen=True)
 
-    site: str = Field(min_length=1, max_length=120, pattern=r"^[a-z0-9_-]+$",
-                      description="The site's slug: its topics are printfarm/<site>/...")
+    site: str = Field(min_length=1, max_length=120, pattern=r"^[^/#+\sA-Z]+$",
+                      description="The site's slug (printers.rules.slug of its name): its topics are printfarm/<site>/...")
     mqtt_url: str = Field(description="mqtt://host:port, or mqtts://host:port for TLS")
     mqtt_username: str | None = None
     mqtt_password: SecretStr | None = None
