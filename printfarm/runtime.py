@@ -7,6 +7,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from printfarm.adapters.gateway.link import BrokerEndpoint
 from printfarm.adapters.mqtt.broker import EmbeddedBroker
 from printfarm.adapters.mqtt.ingest import MqttIngest, RawMessage
 from printfarm.adapters.octoprint.mqtt_feed import OCTOPRINT_MQTT_FEED
@@ -57,6 +58,8 @@ class Runtime:
         else:
             self.broker = EmbeddedBroker(host="127.0.0.1", port=0)
             self.mqtt_host, self.mqtt_port = "127.0.0.1", self.broker.start()
+            if self.services.gateways is not None:  # amqtt speaks MQTT 3.1.1 only
+                self.services.gateways.use_broker(BrokerEndpoint(self.mqtt_host, self.mqtt_port, protocol="3.1.1"))
             log.info("embedded MQTT broker on %s:%s", self.mqtt_host, self.mqtt_port)
         tracking = self.services.tracking
         on_batch: Callable[[list[RawMessage]], None] = tracking.apply_raw

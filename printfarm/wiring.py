@@ -66,7 +66,7 @@ class TrackingServices:
     tracking: TrackingService
     secrets: SecretBox
     plate_credentials: PlateCredentials
-    gateways: GatewayRequester | None  # requests to site gateways; None without a broker URL
+    gateways: GatewayRequester | None  # requests to site gateways; None when printer_kinds brings the kind
 
 
 def build_tracking(
@@ -80,8 +80,8 @@ def build_tracking(
     """The tracking services alone; the events of their commits go to bus (a new one if None).
 
     printer_clients replaces the octoprint kind's client factory; printer_kinds adds further kinds.
-    With a broker URL (settings.mqtt_url), the gateway kind drives printers behind site gateways
-    (printfarm/gateway), unless printer_kinds brings its own; its connection opens on first use.
+    The gateway kind drives printers behind site gateways (printfarm/gateway) through the broker,
+    unless printer_kinds brings its own; its connection opens on first use.
     """
     clock = clock or SystemClock()
     db = Database(make_engine(settings.effective_database_url), bus)
@@ -93,9 +93,9 @@ def build_tracking(
         OCTOPRINT: printer_clients or make_octorest_client_factory(settings.printer_timeout_seconds), **(printer_kinds or {})
     }
     gateways = None
-    if settings.mqtt_url and GATEWAY not in factories:
+    if GATEWAY not in factories:  # without a broker URL, the runtime hands it the embedded broker once started
         gateways = GatewayRequester(
-            BrokerEndpoint.from_url(settings.mqtt_url),
+            BrokerEndpoint.from_url(settings.mqtt_url) if settings.mqtt_url else None,
             client_id=f"{settings.mqtt_client_id}-gw-{random_ids.token_hex(3)}",
         )
         factories[GATEWAY] = make_gateway_client_factory(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -40,12 +40,15 @@ class GatewayConfig(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PRINTFARM_GATEWAY_", extra="forbid", frozen=True)
 
-    site: str = Field(min_length=1, max_length=120, pattern=r"^[a-z0-9_-]+$",
-                      description="The site's slug: its topics are printfarm/<site>/...")
+    site: str = Field(min_length=1, max_length=120, pattern=r"^[^/#+\sA-Z]+$",
+                      description="The site's slug (printers.rules.slug of its name): its topics are printfarm/<site>/...")
     mqtt_url: str = Field(description="mqtt://host:port, or mqtts://host:port for TLS")
     mqtt_username: str | None = None
     mqtt_password: SecretStr | None = None
     mqtt_ca_file: str | None = Field(None, description="CA certificate for mqtts:// with a private CA")
+    mqtt_protocol: Literal["5", "3.1.1"] = Field(
+        "5", description="5 (request/response properties); 3.1.1 only for a broker without MQTT 5 (printfarm's embedded one)"
+    )
     central_url: str = Field(description="The central service's URL, where plates' G-code is pulled from")
     printers: list[GatewayPrinter] = Field(default_factory=list)
     state_dir: Path = Field(Path("printfarm-gateway-state"),

@@ -27,7 +27,18 @@ LEDGER_FILE = "requests-{site}.sqlite3"
 
 
 class Gateway:
-    """One site's gateway. start() connects out to the broker (and keeps reconnecting); stop() says offline."""
+    """One site's gateway. start() connects out to the broker (and keeps reconnecting); stop() says offline.
+
+    In-process (the demo, bench/gateway.py), over simulated printers::
+
+        config = GatewayConfig(site=slug(site.name), mqtt_url="mqtt://127.0.0.1:1883", central_url=central,
+                               state_dir=tmp / "gw", printers=[GatewayPrinter(name=p.name, url=p.base_url,
+                               api_key=p.api_key, has_mqtt_plugin=True) for p in sim_printers])
+        gateway = Gateway(config)   # or client_factory=... to drive them without HTTP
+        gateway.start(wait_connected_seconds=10); ...; gateway.stop()
+
+    With printfarm's embedded broker (amqtt, MQTT 3.1.1 only) pass mqtt_protocol="3.1.1".
+    """
 
     def __init__(
         self, config: GatewayConfig, *, client_factory: PrinterClientFactory | None = None,
@@ -45,7 +56,7 @@ class Gateway:
         endpoint = BrokerEndpoint.from_url(
             config.mqtt_url, username=config.mqtt_username,
             password=config.mqtt_password.get_secret_value() if config.mqtt_password else None,
-            ca_file=config.mqtt_ca_file,
+            ca_file=config.mqtt_ca_file, protocol=config.mqtt_protocol,
         )
         self.link = GatewayLink(
             endpoint, config.site, self.handler.handle,

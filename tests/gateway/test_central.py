@@ -67,9 +67,10 @@ def test_a_gateway_printer_keeps_no_key_and_has_its_sites_address(world: World) 
     no_key = register(world, base_url="http://10.0.0.5")
     assert no_key.status_code == 422
     assert "api_key: required for a printer of kind octoprint" in no_key.json()["detail"][0]["msg"]
-    # without a broker URL this service drives no gateway printers, and says so
+    # no broker yet (the embedded one starts with the runtime): refused, saying so
     unwired = register(world, kind="gateway")
-    assert unwired.json() == {"error": "InputError", "detail": "printer kind 'gateway' is not one of: octoprint"}
+    assert unwired.json() == {"error": "InputError", "detail": "printer at gateway://acme/gw-1 is unreachable: printer "
+                              "gw-1 at site acme (through its gateway): no MQTT broker to reach gateways through yet"}
     assert world.ok("admin", "GET", "/api/printers") == before
 
 
@@ -106,3 +107,40 @@ def test_a_gateway_printer_is_asked_through_its_kinds_client_and_stored_without_
         assert device.calls == ["GET /api/version"]
     finally:
         world.close()
+
+
+def test_with_the_embedded_broker_a_gateway_printer_registers_through_an_in_process_gateway(
+    database_url: str, tmp_path: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from printfarm.adapters.octoprint.fake import FakePrinterFleet
+    from printfarm.app import create_app
+    from printfarm.auth.rules import SYSTEM, Role
+    from printfarm.gateway import Gateway, GatewayConfig, GatewayPrinter
+    from printfarm.settings import Settings
+
+    lan = FakePrinterFleet()
+    lan.add("http://192.168.1.20", "lan-key")
+    app = create_app(Settings(data_dir=tmp_path, database_url=database_url, mqtt_ingest_worker="thread"))
+    with TestClient(app) as client:  # the runtime starts the embedded broker (MQTT 3.1.1 only)
+        runtime = app.state.runtime
+        gateway = Gateway(GatewayConfig(
+            site="acme", mqtt_url=f"mqtt://127.0.0.1:{runtime.mqtt_port}", mqtt_protocol="3.1.1",
+            central_url="http://127.0.0.1:1", state_dir=tmp_path / "gateway",
+            printers=[GatewayPrinter(name="gw-1", url="http://192.168.1.20", api_key="lan-key")],
+        ), client_factory=lan)
+        try:
+            assert gateway.start(wait_connected_seconds=10)
+            services = app.state.services
+            with services.db.unit_of_work() as session:
+                services.profiles.ensure_catalog(session, SYSTEM)
+                admin, _ = services.tokens.create(session, SYSTEM, role=Role.ADMIN, name="t")
+            headers = {"Authorization": f"Bearer {admin}"}
+            site = client.post("/api/sites", json={"name": "ACME"}, headers=headers).json()["id"]
+            created = client.post("/api/printers", headers=headers, json={
+                "site_id": site, "name": "gw-1", "kind": "gateway", "profile": "prusa-mk3s-0.4"})
+            assert created.status_code == 201, created.text
+            assert lan.printers["http://192.168.1.20"].calls == ["GET /api/version"]
+        finally:
+            gateway.stop()

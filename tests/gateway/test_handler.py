@@ -123,3 +123,11 @@ def test_status_and_job_commands_reach_the_printer(fleet) -> None:
     assert handler.handle(Request("q", NOW + 5, "mk3s-1", "resume"))["ok"]
     assert handler.handle(Request("x", NOW + 5, "mk3s-1", "cancel"))["ok"]
     assert fleet.printers[URL].state_text == "Operational"
+
+
+def test_a_duplicate_arriving_while_its_request_runs_gets_no_second_reply() -> None:
+    ledger = RequestLedger(":memory:")
+    assert ledger.claim("r1") == (True, None)
+    assert ledger.claim("r1") == (False, None)  # under way: its own reply is coming
+    ledger.answered("r1", {"id": "r1", "ok": True, "result": None})
+    assert ledger.claim("r1") == (False, {"id": "r1", "ok": True, "result": None})

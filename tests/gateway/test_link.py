@@ -116,3 +116,81 @@ def test_no_gateway_answering_is_unreachable_after_the_calls_timeout(requester, 
     )
     with pytest.raises(PrinterUnreachable, match="did not answer check within 0.5 s"):
         client.check()
+
+
+def test_over_the_embedded_broker_without_mqtt5_the_reply_topic_travels_in_the_request(
+    site, fleet, credentials, tmp_path
+) -> None:
+    from printfarm.adapters.mqtt.broker import EmbeddedBroker
+
+    broker = EmbeddedBroker(host="127.0.0.1", port=0)
+    port = broker.start()
+    config = GatewayConfig(
+        site=site, mqtt_url=f"mqtt://127.0.0.1:{port}", mqtt_protocol="3.1.1", central_url="http://central.invalid",
+        state_dir=tmp_path, printers=[GatewayPrinter(name="mk3s 1", url=LAN_URL, api_key="lan-key")],
+    )
+    gateway = Gateway(config, client_factory=fleet)
+    requester = GatewayRequester(BrokerEndpoint("127.0.0.1", port, protocol="3.1.1"))
+    try:
+        assert gateway.start(wait_connected_seconds=10)
+        client = make_gateway_client_factory(requester, credentials)(f"gateway://{site}/mk3s 1", "")
+        assert client.check() == "1.11.8"
+        assert client.status().state_text == "Operational"
+    finally:
+        requester.stop()
+        gateway.stop()
+        broker.stop()
+
+
+def test_a_request_under_way_when_the_broker_restarts_is_answered_and_executed_once(
+    site, credentials, tmp_path
+) -> None:
+    import threading
+
+    from support.mosquitto_server import MosquittoServer
+
+    from printfarm.adapters.octoprint.fake import FakePrinterClient
+
+    broker = MosquittoServer(tmp_path / "mosquitto")
+    port = broker.start()
+    entered, release = threading.Event(), threading.Event()
+
+    class SlowPrinter(FakePrinterClient):
+        def pause(self) -> None:
+            entered.set()
+            release.wait(10)
+            super().pause()
+
+    fleet = FakePrinterFleet()
+    device = fleet.add(LAN_URL, "lan-key", is_connected=True)
+    device.state_text = "Printing"
+    config = GatewayConfig(site=site, mqtt_url=f"mqtt://127.0.0.1:{port}", central_url="http://central.invalid",
+                           state_dir=tmp_path / "state",
+                           printers=[GatewayPrinter(name="mk3s 1", url=LAN_URL, api_key="lan-key")])
+    gateway = Gateway(config, client_factory=lambda url, key: SlowPrinter(url, key, printer=device))
+    requester = GatewayRequester(BrokerEndpoint("127.0.0.1", port))
+    client = make_gateway_client_factory(requester, credentials, timeout_seconds=20)(f"gateway://{site}/mk3s 1", "")
+    errors: list[BaseException] = []
+
+    def pause() -> None:
+        try:
+            client.pause()
+        except BaseException as err:
+            errors.append(err)
+
+    try:
+        assert gateway.start(wait_connected_seconds=10)
+        caller = threading.Thread(target=pause)
+        caller.start()
+        assert entered.wait(10)
+        broker.restart()  # the reply cannot go out on the old connection; the request is sent again
+        release.set()
+        caller.join(20)
+        assert not caller.is_alive() and errors == []
+        assert device.calls.count("POST /api/job pause") == 1
+        assert device.state_text == "Paused"
+    finally:
+        release.set()
+        requester.stop()
+        gateway.stop()
+        broker.stop()

@@ -60,7 +60,7 @@ def test_an_unknown_kind_is_refused_naming_the_known_kinds_and_nothing_is_saved(
     before = world.ok("admin", "GET", "/api/printers")
     response = register(world, "klipper-1", GATEWAY_URL, kind="moonraker")
     assert response.status_code == 422
-    assert response.json() == {"error": "InputError", "detail": "printer kind 'moonraker' is not one of: octoprint, relay"}
+    assert response.json() == {"error": "InputError", "detail": "printer kind 'moonraker' is not one of: gateway, octoprint, relay"}
     assert world.ok("admin", "GET", "/api/printers") == before
     assert gateway_fleet.printers[GATEWAY_URL].calls == []  # refused before any printer was asked
 

@@ -46,10 +46,13 @@ class BrokerEndpoint:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     ca_file: str | None = None
+    #: "5" (request/response properties) or "3.1.1" for a broker without MQTT 5 (the embedded amqtt):
+    #: the reply topic then travels in the request's JSON only.
+    protocol: str = "5"
 
     @classmethod
     def from_url(cls, url: str, *, username: str | None = None, password: str | None = None,
-                 ca_file: str | None = None) -> BrokerEndpoint:
+                 ca_file: str | None = None, protocol: str = "5") -> BrokerEndpoint:
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "mqtts", "tcp"):
             raise ConfigError("broker URL: must start with mqtt:// or mqtts://")
@@ -60,11 +63,18 @@ class BrokerEndpoint:
             raise ConfigError(f"broker URL of {parts.hostname}: {err}") from err
         if username is None and parts.username is not None:  # mqtt://user:password@host:port
             username, password = unquote(parts.username), unquote(parts.password or "")
-        return cls(parts.hostname or "127.0.0.1", port, tls, username, password, ca_file)
+        return cls(parts.hostname or "127.0.0.1", port, tls, username, password, ca_file, protocol)
+
+    @property
+    def is_mqtt5(self) -> bool:
+        return self.protocol == "5"
 
 
 def _client(client_id: str, endpoint: BrokerEndpoint) -> mqtt.Client:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    if endpoint.protocol not in ("5", "3.1.1"):
+        raise ConfigError(f"MQTT protocol {endpoint.protocol!r} is not 5 or 3.1.1")
+    version = mqtt.MQTTv5 if endpoint.is_mqtt5 else mqtt.MQTTv311
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=version)
     if endpoint.username is not None:
         client.username_pw_set(endpoint.username, endpoint.password)
     if endpoint.tls:
@@ -145,7 +155,7 @@ class GatewayLink:
             log.warning("gateway %s: dropped a request on %s: %s", self.site, message.topic, err)
             return
         props = message.properties
-        response_topic = getattr(props, "ResponseTopic", None)
+        response_topic = getattr(props, "ResponseTopic", None) or request.reply_topic
         correlation = getattr(props, "CorrelationData", None)
         if not response_topic:
             log.warning("gateway %s: request %s has no response topic; dropped", self.site, request.id)
@@ -160,8 +170,10 @@ class GatewayLink:
             return
         if reply is None:
             return
-        properties = Properties(PacketTypes.PUBLISH)
-        properties.CorrelationData = correlation or request.id.encode()
+        properties = None
+        if self._endpoint.is_mqtt5:
+            properties = Properties(PacketTypes.PUBLISH)
+            properties.CorrelationData = correlation or request.id.encode()
         self._client.publish(response_topic, json.dumps(reply), qos=1, properties=properties)
 
 
@@ -173,11 +185,11 @@ class GatewayRequester:
     at once, and ``on_status(site, is_online)`` (when given) hears every change.
     """
 
-    def __init__(self, endpoint: BrokerEndpoint, *, client_id: str | None = None,
-                 connect_timeout_seconds: float = 5.0) -> None:
+    def __init__(self, endpoint: BrokerEndpoint | None, *, client_id: str | None = None) -> None:
+        """endpoint None: the broker is not known yet (the embedded one starts later; see use_broker)."""
         self.client_id = client_id or f"printfarm-central-{secrets.token_hex(4)}"
         self._endpoint = endpoint
-        self._connect_timeout_seconds = connect_timeout_seconds
+        self._client: mqtt.Client | None = None
         self._lock = threading.Lock()
         self._started = False
         self._connected = threading.Condition(self._lock)
@@ -186,10 +198,12 @@ class GatewayRequester:
         self._waiting: dict[str, dict[str, Any] | None] = {}
         self._status: dict[str, str] = {}
         self._listeners: list[Callable[[str, bool], None]] = []
-        self._client = _client(self.client_id, endpoint)
-        self._client.on_connect = self._on_connect
-        self._client.on_disconnect = self._on_disconnect
-        self._client.on_message = self._on_message
+
+    def use_broker(self, endpoint: BrokerEndpoint) -> None:
+        """The broker to use, once known (printfarm's embedded broker, after it started); before start() only."""
+        with self._lock:
+            if self._endpoint is None:
+                self._endpoint = endpoint
 
     def on_status(self, listener: Callable[[str, bool], None]) -> None:
         """Call listener(site slug, is_online) on every gateway status message (on paho's thread: be quick)."""
@@ -201,20 +215,26 @@ class GatewayRequester:
             return self._status.get(site)
 
     def start(self) -> None:
+        """Connect (in the background, reconnecting on its own); nothing while the broker is not known."""
         with self._lock:
-            if self._started:
+            if self._started or self._endpoint is None:
                 return
             self._started = True
-        self._client.connect_async(self._endpoint.host, self._endpoint.port, keepalive=_KEEPALIVE_SECONDS)
-        self._client.loop_start()
+            endpoint = self._endpoint
+            self._client = client = _client(self.client_id, endpoint)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.connect_async(endpoint.host, endpoint.port, keepalive=_KEEPALIVE_SECONDS)
+        client.loop_start()
 
     def stop(self) -> None:
         with self._lock:
-            if not self._started:
+            if not self._started or self._client is None:
                 return
-            self._started = False
-        self._client.disconnect()
-        self._client.loop_stop()
+            self._started, client = False, self._client
+        client.disconnect()
+        client.loop_stop()
 
     def request(self, site: str, printer: str, op: str, args: dict[str, Any] | None, timeout_seconds: float) -> Any:
         """Ask site's gateway to do op on printer; its result. The deadline is now + timeout_seconds.
@@ -225,35 +245,45 @@ class GatewayRequester:
         self.start()
         where = f"printer {printer} at site {site} (through its gateway)"
         deadline = time.monotonic() + timeout_seconds
-        request = Request(secrets.token_hex(12), time.time() + timeout_seconds, printer, op, args or {})
+        request = Request(secrets.token_hex(12), time.time() + timeout_seconds, printer, op, args or {},
+                          reply_topic(site, self.client_id))
         with self._lock:
+            if self._endpoint is None:
+                raise PrinterUnreachable(f"{where}: no MQTT broker to reach gateways through yet")
             if self._status.get(site) == OFFLINE:
                 raise PrinterUnreachable(f"{where}: the gateway of site {site} is offline (its last will)")
             self._waiting[request.id] = None
-            try:
-                sent_in = -1
-                while self._waiting[request.id] is None:
+        try:
+            sent_in = -1
+            while True:
+                with self._lock:  # paho's own locks are never taken while holding this one
+                    reply = self._waiting[request.id]
+                    if reply is not None:
+                        break
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         problem = "the broker" if not self._is_up else "the gateway"
-                        raise PrinterUnreachable(
-                            f"{where}: {problem} did not answer {op} within {timeout_seconds:g} s"
-                        )
-                    if self._is_up and sent_in != self._generation:
-                        # the same id again after a reconnect: the gateway executes it at most once
+                        raise PrinterUnreachable(f"{where}: {problem} did not answer {op} within {timeout_seconds:g} s")
+                    send = self._is_up and sent_in != self._generation
+                    if send:  # the same id again after a reconnect: the gateway executes it at most once
                         sent_in = self._generation
-                        self._publish(site, request)
-                    self._connected.wait(min(remaining, 0.5))
-                reply = self._waiting[request.id]
-            finally:
+                    else:
+                        self._connected.wait(min(remaining, 0.5))
+                if send:
+                    self._publish(site, request)
+        finally:
+            with self._lock:
                 self._waiting.pop(request.id, None)
         assert reply is not None
         return result_of(reply, where)
 
     def _publish(self, site: str, request: Request) -> None:
-        properties = Properties(PacketTypes.PUBLISH)
-        properties.ResponseTopic = reply_topic(site, self.client_id)
-        properties.CorrelationData = request.id.encode()
+        assert self._client is not None and self._endpoint is not None  # connected, so started
+        properties = None
+        if self._endpoint.is_mqtt5:
+            properties = Properties(PacketTypes.PUBLISH)
+            properties.ResponseTopic = reply_topic(site, self.client_id)
+            properties.CorrelationData = request.id.encode()
         self._client.publish(request_topic(site), request.encode(), qos=1, properties=properties)
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:

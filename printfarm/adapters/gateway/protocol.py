@@ -65,10 +65,13 @@ class Request:
     printer: str
     op: str
     args: dict[str, Any] = field(default_factory=dict)
+    #: The reply topic again, for a broker without MQTT 5 (the embedded one): the property wins where there is one.
+    reply_topic: str | None = None
 
     def encode(self) -> bytes:
         return json.dumps(
-            {"id": self.id, "deadline": self.deadline, "printer": self.printer, "op": self.op, "args": self.args}
+            {"id": self.id, "deadline": self.deadline, "printer": self.printer, "op": self.op, "args": self.args,
+             "reply_topic": self.reply_topic}
         ).encode()
 
     @classmethod
@@ -76,7 +79,7 @@ class Request:
         try:
             data = json.loads(payload)
             request = cls(str(data["id"]), float(data["deadline"]), str(data["printer"]), str(data["op"]),
-                          dict(data.get("args") or {}))
+                          dict(data.get("args") or {}), data.get("reply_topic") or None)
         except (ValueError, KeyError, TypeError) as err:
             raise BadMessage(f"not a gateway request: {err}") from err
         if not request.id:
