@@ -8,7 +8,6 @@ Their own OctoPrint-MQTT (simulated) still publishes their events, as `has_mqtt_
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from printfarm.errors import BrokerError
@@ -17,13 +16,12 @@ from printfarm.gateway.config import GatewayConfig, GatewayPrinter
 from printfarm.printers.rules import slug
 from printfarm.sim import SimulatedFarm
 
-_TOPIC_SAFE = re.compile(r"^[a-z0-9_-]+$")  # what a gateway's `site` may be (gateway/config.py)
 CONNECT_SECONDS = 15.0
 
 
 def gateway_site_name(site_names: list[str]) -> str:
-    """The demo site that sits behind a gateway: the last one whose slug is plain ASCII."""
-    return next((name for name in reversed(site_names) if _TOPIC_SAFE.match(slug(name))), site_names[-1])
+    """The demo site that sits behind a gateway: the last one."""
+    return site_names[-1]
 
 
 def start_gateway(

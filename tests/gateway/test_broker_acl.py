@@ -28,6 +28,7 @@ from printfarm.app import create_app
 from printfarm.auth.rules import SYSTEM
 from printfarm.batches.schemas import BatchCreate
 from printfarm.demo.gcode import plate_gcode
+from printfarm.gateway import load_gateway_config
 from printfarm.printers.schemas import PrinterCreate
 from printfarm.registry.schemas import HospitalCreate, SiteCreate
 from printfarm.settings import Settings
@@ -76,6 +77,10 @@ def test_the_cli_writes_the_site_slug_as_username_and_its_topics_into_the_gatewa
     assert a.config["central_url"] == "https://printfarm.example.org"
     assert a.password != b.password and len(a.password) >= 40
     assert logins.password_file.stat().st_mode & 0o077 == 0
+    for login in (a, b):  # the gateway itself reads the file the CLI wrote
+        config = load_gateway_config(login.path)
+        assert (config.site, config.mqtt_username) == (login.username, login.username)
+        assert config.mqtt_password is not None and config.mqtt_password.get_secret_value() == login.password
 
 
 def test_site_a_may_neither_command_nor_forge_site_b_while_its_own_topics_work(
