@@ -95,7 +95,9 @@ def build_tracking(
     gateways = None
     if GATEWAY not in factories:  # without a broker URL, the runtime hands it the embedded broker once started
         gateways = GatewayRequester(
-            BrokerEndpoint.from_url(settings.mqtt_url) if settings.mqtt_url else None,
+            BrokerEndpoint.from_url(
+                settings.mqtt_url, ca_file=str(settings.mqtt_ca_file) if settings.mqtt_ca_file else None,
+            ) if settings.mqtt_url else None,
             client_id=f"{settings.mqtt_client_id}-gw-{random_ids.token_hex(3)}",
         )
         factories[GATEWAY] = make_gateway_client_factory(
