@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
+from printfarm.adapters.gateway.link import BrokerEndpoint
 from printfarm.adapters.mqtt.broker import EmbeddedBroker
 from printfarm.adapters.mqtt.ingest import MqttIngest, RawMessage
 from printfarm.adapters.octoprint.mqtt_feed import OCTOPRINT_MQTT_FEED
@@ -15,6 +15,7 @@ from printfarm.events import DISPATCH_WAKERS, FaultAcknowledged, PrinterOnline, 
 from printfarm.ingest_worker import Ack, IngestWorker
 from printfarm.metrics.timing import timed
 from printfarm.notifications.service import NOTIFYING_EVENTS
+from printfarm.printers.gateways import gateway_went_offline
 from printfarm.printers.repository import base_topics
 from printfarm.services import Services
 from printfarm.tasks import TaskScheduler
@@ -31,6 +32,7 @@ SILENT_PRINTERS_TASK = "silent-printers"
 TOPICS_TASK = "mqtt-topics"
 TOPICS_INTERVAL_SECONDS = 5.0
 HEALTH_INTERVAL_SECONDS = 15.0
+GATEWAY_STATUS_TASK = "gateway-status"
 
 
 class Runtime:
@@ -46,15 +48,18 @@ class Runtime:
         self.mqtt_port = 0
         self._returned: set[int] = set()  # printers back online whose plates are not reconciled yet
         self._returned_lock = threading.Lock()
+        self._gateways_gone: set[str] = set()  # sites whose gateway went offline, not yet applied (_returned_lock)
 
     def start(self) -> None:
         settings = self.services.settings
-        if settings.mqtt_url:
-            parts = urlsplit(settings.mqtt_url)
-            self.mqtt_host, self.mqtt_port = parts.hostname or "127.0.0.1", parts.port or 1883
+        address = settings.mqtt_address
+        if address is not None:
+            self.mqtt_host, self.mqtt_port = address.host, address.port
         else:
             self.broker = EmbeddedBroker(host="127.0.0.1", port=0)
             self.mqtt_host, self.mqtt_port = "127.0.0.1", self.broker.start()
+            if self.services.gateways is not None:  # amqtt speaks MQTT 3.1.1 only
+                self.services.gateways.use_broker(BrokerEndpoint(self.mqtt_host, self.mqtt_port, protocol="3.1.1"))
             log.info("embedded MQTT broker on %s:%s", self.mqtt_host, self.mqtt_port)
         tracking = self.services.tracking
         on_batch: Callable[[list[RawMessage]], None] = tracking.apply_raw
@@ -76,6 +81,10 @@ class Runtime:
             on_connect=lambda: self.scheduler.once(RECONCILE_TASK, tracking.reconcile),
             shared_group=settings.mqtt_shared_group,
             topic_filters=OCTOPRINT_MQTT_FEED.topic_filters,
+            username=address.username if address else None,
+            password=address.password if address else None,
+            tls=address.is_tls if address else False,
+            ca_file=str(settings.mqtt_ca_file) if settings.mqtt_ca_file else None,
         )
         with self.services.db.unit_of_work() as session:
             self.ingest.watch(base_topics(session))
@@ -114,7 +123,10 @@ class Runtime:
         bus.subscribe(PrinterOnline, self._printer_returned)
         # An acknowledged fault: ask the printer now rather than at the next health tick.
         bus.subscribe(FaultAcknowledged, lambda event: self.scheduler.wake(HEALTH_TASK))
+        self.scheduler.every(GATEWAY_STATUS_TASK, HEALTH_INTERVAL_SECONDS, self._apply_gateway_status)
         self.scheduler.start()
+        if self.services.gateways is not None:
+            self.services.gateways.on_status(self._gateway_status)
         self.scheduler.once(RECONCILE_TASK, tracking.reconcile)
         self.scheduler.wake(DISPATCH_TASK)
 
@@ -131,6 +143,24 @@ class Runtime:
                 self.services.tracking.reconcile_printer(printer_id)
             except Exception:
                 log.exception("printer %s: reconciling its plate after it came back failed", printer_id)
+
+    def _gateway_status(self, site: str, is_online: bool) -> None:
+        """On paho's thread: a site's gateway said online, or its last will came."""
+        if is_online:  # its printers are asked through it now, not at the next health tick
+            self.scheduler.wake(HEALTH_TASK)
+            return
+        with self._returned_lock:
+            self._gateways_gone.add(site)
+        self.scheduler.wake(GATEWAY_STATUS_TASK)
+
+    def _apply_gateway_status(self) -> None:
+        with self._returned_lock:
+            sites, self._gateways_gone = sorted(self._gateways_gone), set()
+        for site in sites:
+            try:
+                gateway_went_offline(self.services.db, self.services.clock, site)
+            except Exception:
+                log.exception("site %s: marking the printers behind its offline gateway failed", site)
 
     def _worker_lost(self, count: int) -> None:
         """Messages the ingest worker never applied: a PrintDone may be among them, so ask the printers."""
@@ -150,6 +180,8 @@ class Runtime:
 
     def stop(self) -> None:
         self.scheduler.stop()
+        if self.services.gateways is not None:
+            self.services.gateways.stop()
         if self.ingest is not None:
             self.ingest.stop()
         if self.worker is not None:

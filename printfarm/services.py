@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from printfarm.adapters.gateway.credentials import PlateCredentials
+from printfarm.adapters.gateway.link import GatewayRequester
 from printfarm.adapters.storage import FileStore
 from printfarm.auth.service import TokenService
 from printfarm.batches.service import BatchService
@@ -52,3 +54,5 @@ class Services:
     dashboard: DashboardService
     notifications: NotificationService
     dispatch_timing: DurationStats = field(default_factory=DurationStats)  # the scheduler's passes, for /metrics
+    plate_credentials: PlateCredentials | None = None  # what gateways pull plates with (jobs/api.py)
+    gateways: GatewayRequester | None = None  # requests to site gateways (the gateway printer kind)

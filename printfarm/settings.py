@@ -15,11 +15,12 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from printfarm.adapters.mqtt.address import BrokerAddress
 from printfarm.errors import ConfigError
 
 CONFIG_FILE_VARIABLE = "PRINTFARM_CONFIG"
 #: Settings whose value a message never repeats.
-SECRET_SETTINGS = frozenset({"secret_key", "database_url"})
+SECRET_SETTINGS = frozenset({"secret_key", "database_url", "mqtt_url"})
 
 
 def default_data_dir() -> Path:
@@ -50,7 +51,13 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy URL; empty means a SQLite file (WAL) in data_dir."
     )
     mqtt_url: str | None = Field(
-        None, description="mqtt://host:port of the broker; empty starts an embedded broker in-process."
+        None,
+        description="mqtt://[user:password@]host:port of the broker (mqtts:// for TLS); empty starts an "
+        "embedded broker in-process. With config/mosquitto-sites.conf the user is the central one "
+        "(`printfarm sites central-broker-user`).",
+    )
+    mqtt_ca_file: Path | None = Field(
+        None, description="CA certificate file for an mqtts:// broker with a private CA; empty: the system's CAs."
     )
     mqtt_client_id: str = Field("printfarm-1", min_length=1, max_length=64)
     mqtt_protocol: Literal["3.1.1", "5"] = Field(
@@ -102,7 +109,7 @@ class Settings(BaseSettings):
     bad_token_window_seconds: float = Field(60.0, gt=0, le=86400)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @field_validator("database_url", "mqtt_url", "mqtt_shared_group", "secret_key", mode="before")
+    @field_validator("database_url", "mqtt_url", "mqtt_ca_file", "mqtt_shared_group", "secret_key", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
@@ -120,9 +127,9 @@ class Settings(BaseSettings):
 
     @field_validator("mqtt_url")
     @classmethod
-    def _mqtt_scheme(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("mqtt://", "tcp://")):
-            raise ValueError("must start with mqtt:// or tcp://")
+    def _mqtt_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            BrokerAddress.from_url(value)  # a ValueError says what is wrong, never the password
         return value
 
     @classmethod
@@ -143,6 +150,11 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'printfarm.db').resolve()}"
+
+    @property
+    def mqtt_address(self) -> BrokerAddress | None:
+        """The configured broker with its login, or None for the embedded one."""
+        return BrokerAddress.from_url(self.mqtt_url) if self.mqtt_url else None
 
     @property
     def file_store_dir(self) -> Path:

@@ -7,12 +7,16 @@ Nothing here starts a thread or opens a socket: that is the runtime's (printfarm
 
 from __future__ import annotations
 
+import secrets as random_ids
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from printfarm.adapters.gateway.client import make_gateway_client_factory
+from printfarm.adapters.gateway.credentials import PlateCredentials
+from printfarm.adapters.gateway.link import BrokerEndpoint, GatewayRequester
 from printfarm.adapters.gcode.analyse import analyse_gcode
 from printfarm.adapters.notify import Notifier
 from printfarm.adapters.notify.apprise_notifier import AppriseNotifier
@@ -41,7 +45,7 @@ from printfarm.parts.compat import print_file_problems
 from printfarm.parts.service import PartService
 from printfarm.printers.catalog import ProfileSpec
 from printfarm.printers.health import PrinterHealth
-from printfarm.printers.kinds import OCTOPRINT, PrinterKinds
+from printfarm.printers.kinds import GATEWAY, OCTOPRINT, PrinterKinds
 from printfarm.printers.port import PrinterClientFactory
 from printfarm.printers.profiles import ProfileService
 from printfarm.printers.service import PrinterService
@@ -61,6 +65,8 @@ class TrackingServices:
     printers: PrinterService
     tracking: TrackingService
     secrets: SecretBox
+    plate_credentials: PlateCredentials
+    gateways: GatewayRequester | None  # requests to site gateways; None when printer_kinds brings the kind
 
 
 def build_tracking(
@@ -74,17 +80,32 @@ def build_tracking(
     """The tracking services alone; the events of their commits go to bus (a new one if None).
 
     printer_clients replaces the octoprint kind's client factory; printer_kinds adds further kinds.
+    The gateway kind drives printers behind site gateways (printfarm/gateway) through the broker,
+    unless printer_kinds brings its own; its connection opens on first use.
     """
     clock = clock or SystemClock()
     db = Database(make_engine(settings.effective_database_url), bus)
     db.before_commit(record_timeline)  # each printer's timeline, written with what made it happen
-    secrets = SecretBox(load_or_create_key(settings.secret_key, settings.data_dir))
-    kinds = PrinterKinds(
-        {OCTOPRINT: printer_clients or make_octorest_client_factory(settings.printer_timeout_seconds), **(printer_kinds or {})}
-    )
-    printers = PrinterService(clock, secrets, kinds, allowed_networks=settings.printer_allowed_networks)
+    key = load_or_create_key(settings.secret_key, settings.data_dir)
+    secrets = SecretBox(key)
+    plate_credentials = PlateCredentials(key)
+    factories = {
+        OCTOPRINT: printer_clients or make_octorest_client_factory(settings.printer_timeout_seconds), **(printer_kinds or {})
+    }
+    gateways = None
+    if GATEWAY not in factories:  # without a broker URL, the runtime hands it the embedded broker once started
+        gateways = GatewayRequester(
+            BrokerEndpoint.from_url(
+                settings.mqtt_url, ca_file=str(settings.mqtt_ca_file) if settings.mqtt_ca_file else None,
+            ) if settings.mqtt_url else None,
+            client_id=f"{settings.mqtt_client_id}-gw-{random_ids.token_hex(3)}",
+        )
+        factories[GATEWAY] = make_gateway_client_factory(
+            gateways, plate_credentials, timeout_seconds=settings.printer_timeout_seconds
+        )
+    printers = PrinterService(clock, secrets, PrinterKinds(factories), allowed_networks=settings.printer_allowed_networks)
     tracking = TrackingService(db, clock, printers, OCTOPRINT_MQTT_FEED, settings.printer_lost_after_seconds)
-    return TrackingServices(db, clock, printers, tracking, secrets)
+    return TrackingServices(db, clock, printers, tracking, secrets, plate_credentials, gateways)
 
 
 def build_services(
@@ -158,4 +179,6 @@ def build_services(
         exports=ExportService(deliveries, requests),
         dashboard=DashboardService(clock),
         notifications=notifications,
+        plate_credentials=core.plate_credentials,
+        gateways=core.gateways,
     )

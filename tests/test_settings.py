@@ -25,7 +25,11 @@ def test_environment_overrides_defaults(monkeypatch):
         ("PRINTFARM_HTTP_PORT", "eighty", "http_port"),
         (
             "PRINTFARM_MQTT_URL", "http://broker",
-            r"^invalid settings: mqtt_url: must start with mqtt:// or tcp:// \(got 'http://broker'\)$",
+            r"^invalid settings: mqtt_url: must start with mqtt://, mqtts:// or tcp:// \(got \*\*\*\)$",
+        ),
+        (  # the URL may carry the broker password: the message names the fault, never the value
+            "PRINTFARM_MQTT_URL", "mqtt://central:s3cret@broker:99999",
+            r"^invalid settings: mqtt_url: port of broker: Port out of range 0-65535 \(got \*\*\*\)$",
         ),
         ("PRINTFARM_DISPATCH_INTERVAL_SECONDS", "0", "dispatch_interval_seconds"),
         ("PRINTFARM_MQTT_PROTOCOL", "4", "mqtt_protocol"),
@@ -60,7 +64,7 @@ def test_the_cli_stops_with_exit_2_and_a_message_not_a_traceback(tmp_path):
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("PRINTFARM_MQTT_URL", "notaurl", "mqtt_url: must start with mqtt:// or tcp:// (got 'notaurl')"),
+        ("PRINTFARM_MQTT_URL", "notaurl", "mqtt_url: must start with mqtt://, mqtts:// or tcp:// (got ***)"),
         ("PRINTFARM_HTTP_PORT", "99999", "http_port: Input should be less than or equal to 65535 (got '99999')"),
         (
             "PRINTFARM_PRINTER_ALLOWED_NETWORKS", "10.0.0.0/33",

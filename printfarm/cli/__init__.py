@@ -133,6 +133,10 @@ def demo(
     operator_wait: Annotated[float, typer.Option(
         min=0, help="Until Ctrl-C: seconds a finished plate waits for you to clear it before the simulated operators do",
     )] = 20,
+    gateway_site: Annotated[bool, typer.Option(
+        "--gateway-site", help="Put one site's printers behind a site gateway (printfarm gateway, in-process; needs "
+        "mosquitto installed, or PRINTFARM_MQTT_URL)",
+    )] = False,
 ) -> None:
     """Run printfarm on embedded defaults with a simulated farm printing hospitals' face-shield frames until Ctrl-C."""
     from printfarm.demo import DemoOptions, run_demo
@@ -140,7 +144,7 @@ def demo(
     options = DemoOptions(
         units=units, exit_when_done=exit_when_done, sites=sites, printers_per_site=printers_per_site,
         time_scale=time_scale, reject_rate=reject_rate, timeout_seconds=timeout_seconds,
-        operator_wait_seconds=operator_wait,
+        operator_wait_seconds=operator_wait, gateway_site=gateway_site,
     )
     _logging("WARNING")
     stdout = sys.stdout if sys.stdout.isatty() else LinesNotRedraws(sys.stdout)
@@ -171,6 +175,12 @@ def _register_optional_commands() -> None:
     from printfarm.cli import setup
 
     setup.register(app)  # sites add|list, hospitals add|list, printers add
+    from printfarm.cli import broker_users
+
+    broker_users.register()  # sites gateway-config, sites central-broker-user
+    from printfarm.cli import gateway
+
+    app.command("gateway", help=gateway.HELP)(gateway.gateway)
 
 
 def main() -> None:

@@ -82,19 +82,27 @@ def hospitals_list() -> None:
 def printers_add(
     name: Annotated[str, typer.Argument(help="Printer name, unique at its site")],
     site: Annotated[int, typer.Option(help="Site id (printfarm sites list)")],
-    url: Annotated[str, typer.Option(help="OctoPrint's address, http(s)://host:port")],
     profile: Annotated[str, typer.Option(help="Printer profile, e.g. prusa-mk3s-0.4")],
-    api_key: Annotated[str, typer.Option(
-        prompt=True, hide_input=True, envvar="PRINTFARM_PRINTER_API_KEY",
+    url: Annotated[str | None, typer.Option(help="OctoPrint's address, http(s)://host:port (not with --gateway)")] = None,
+    api_key: Annotated[str | None, typer.Option(
+        envvar="PRINTFARM_PRINTER_API_KEY",
         help="OctoPrint's application key; asked for when not given (keeps it out of the shell history)",
-    )],
+    )] = None,
+    gateway: Annotated[bool, typer.Option(
+        "--gateway", help="Reached through its site's gateway (`printfarm gateway`): no URL or key here, "
+        "they stay in the gateway's config under this name",
+    )] = False,
     material: Annotated[str, typer.Option(help="Filament loaded now")] = "PLA",
     mqtt_base_topic: Annotated[str | None, typer.Option(help="Its OctoPrint-MQTT base topic; default printfarm/SITE/PRINTER/")] = None,
 ) -> None:
-    """Add a printer after it answered with this key; an unreachable printer or a refused key saves nothing."""
+    """Add a printer after it answered with this key (directly, or through its site's gateway);
+    an unreachable printer or a refused key saves nothing."""
+    if not gateway and api_key is None and url is not None:
+        api_key = typer.prompt("Api key", hide_input=True)
     data = jobs._validated(lambda: PrinterCreate(
-        site_id=site, name=name, base_url=url, api_key=SecretStr(api_key), profile=profile,
-        loaded_material=material, mqtt_base_topic=mqtt_base_topic,
+        site_id=site, name=name, base_url=url, api_key=SecretStr(api_key) if api_key is not None else None,
+        profile=profile, loaded_material=material, mqtt_base_topic=mqtt_base_topic,
+        kind="gateway" if gateway else None,
     ))
     printer = jobs._run(lambda s, session, actor: s.printers.register(session, actor, data))
     typer.echo(f"printer {printer.id}: {printer.name} at site {printer.site_id}, {printer.base_url} answered; "

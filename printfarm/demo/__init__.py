@@ -27,9 +27,12 @@ import uvicorn
 from printfarm.app import create_app
 from printfarm.auth.rules import SYSTEM, Role
 from printfarm.db.migrate import upgrade
+from printfarm.adapters.mqtt.mosquitto import PrivateMosquitto
 from printfarm.demo.crew import Hospitals, Receipt, ask, clear_beds, deliver
+from printfarm.demo.gateway_site import gateway_site_name, start_gateway
 from printfarm.demo.seed import DemoFarm, SignIn, seed, sign_ins, site_name, slug
-from printfarm.errors import PrintfarmError
+from printfarm.errors import BrokerError, PrintfarmError
+from printfarm.gateway import Gateway
 from printfarm.events import BatchDone
 from printfarm.services import Services
 from printfarm.settings import Settings
@@ -51,6 +54,7 @@ class DemoOptions:
     timeout_seconds: float = 600.0  # with exit_when_done only; otherwise the demo runs until stopped
     speedup: float = 1.0  # for tests: the printers and the demo's own clock both run this much faster
     operator_wait_seconds: float = 0.0  # until Ctrl-C: how long a finished plate waits for a person
+    gateway_site: bool = False  # one site's printers only through an in-process site gateway (demo/gateway_site.py)
 
 
 class DemoClock:
@@ -99,6 +103,16 @@ class Demo:
         self.settings = Settings(
             data_dir=Path(self._dir.name), http_port=_free_port(), dispatch_interval_seconds=1.0, log_level="WARNING"
         )
+        self._broker: PrivateMosquitto | None = None
+        self._gateway: Gateway | None = None
+        if options.gateway_site and self.settings.mqtt_url is None:  # the embedded broker speaks no MQTT 5
+            self._broker = PrivateMosquitto(Path(self._dir.name) / "mosquitto")
+            try:
+                port = self._broker.start()
+            except BrokerError:
+                self._dir.cleanup()
+                raise
+            self.settings = self.settings.model_copy(update={"mqtt_url": f"mqtt://127.0.0.1:{port}"})
         self.url = f"http://127.0.0.1:{self.settings.http_port}"
         app = create_app(self.settings)
         self.services: Services = app.state.services
@@ -140,18 +154,28 @@ class Demo:
             topic_prefix="demo/",
         )
         self._farm.start()
-        self.farm = seed(self.services, self._farm, site_names)
+        behind_gateway = None
+        if self.options.gateway_site:
+            behind_gateway = gateway_site_name(site_names)
+            assert self.settings.mqtt_url is not None
+            self._gateway = start_gateway(self._farm, slug(behind_gateway), behind_gateway, self.settings.mqtt_url,
+                                          self.url, Path(self._dir.name) / "gateway")
+        self.farm = seed(self.services, self._farm, site_names, behind_gateway)
         self.sign_ins = sign_ins(self.services, self.farm)
         # A subscriber must be quick: it only hands the event to the demo's loop.
         self.services.db.bus.subscribe(BatchDone, self._done_batches.put)
         self.clock = DemoClock(self.options.speedup)  # demo time starts when the farm is ready
 
     def _stop(self) -> None:
+        if self._gateway is not None:
+            self._gateway.stop()
         if self._farm is not None:
             self._farm.stop()
         if self._thread.is_alive():
             self._server.should_exit = True
             self._thread.join(timeout=15)
+        if self._broker is not None:
+            self._broker.stop()
         self._dir.cleanup()
 
     # -- the loop ------------------------------------------------------------------------------
@@ -165,6 +189,9 @@ class Demo:
         printers = self.options.sites * self.options.printers_per_site
         self.say(f"printfarm demo: {self.options.sites} sites x {self.options.printers_per_site} simulated printers, "
                  f"{self.options.units} face-shield frames for {self.farm.hospital_names[self.farm.hospital_ids[0]]}")
+        if self.farm.gateway_site_id is not None and self.settings.mqtt_address is not None:
+            self.say(f"{self.farm.site_names[self.farm.gateway_site_id]}: printers reached only through its site gateway "
+                     f"(kind gateway; the gateway connects out to {self.settings.mqtt_address.public_url})")
         self._print_sign_ins()
         batch = ask(self.services, self.farm, self.farm.hospital_ids[0], self.options.units)
         rng = random.Random(2020)

@@ -35,6 +35,7 @@ class DemoFarm:
     hospital_ids: list[int]
     hospital_names: dict[int, str]
     part_id: int
+    gateway_site_id: int | None = None  # the site whose printers are behind a site gateway
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,12 @@ def slug(name: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
 
 
-def seed(services: Services, farm: SimulatedFarm, site_names: list[str]) -> DemoFarm:
-    """Sites, hospitals, the approved part with its print file, and the farm's printers."""
+def seed(services: Services, farm: SimulatedFarm, site_names: list[str], gateway_site: str | None = None) -> DemoFarm:
+    """Sites, hospitals, the approved part with its print file, and the farm's printers.
+
+    The printers of the site named gateway_site are registered with kind gateway: no address or key
+    here, its site gateway (already running) holds them under the same names.
+    """
     with services.db.unit_of_work() as session:
         services.profiles.ensure_catalog(session, SYSTEM)
         site_ids = {
@@ -71,12 +76,17 @@ def seed(services: Services, farm: SimulatedFarm, site_names: list[str]) -> Demo
             session, SYSTEM, part.id, profile_name="prusa-mk3s-0.4",
             gcode=plate_gcode(units=UNITS_PER_PLATE), filename="headband-x4.gcode", units_per_print=UNITS_PER_PLATE,
         )
+        behind = slug(gateway_site) if gateway_site is not None else None
         for printer in farm.listing():
+            address = (
+                {"kind": "gateway"} if printer.site == behind
+                else {"base_url": printer.base_url, "api_key": printer.api_key}
+            )
             services.printers.register(
                 session, SYSTEM,
                 PrinterCreate(
-                    site_id=site_ids[printer.site], name=printer.name, base_url=printer.base_url,
-                    api_key=printer.api_key, profile="prusa-mk3s-0.4", mqtt_base_topic=printer.base_topic,
+                    site_id=site_ids[printer.site], name=printer.name, profile="prusa-mk3s-0.4",
+                    mqtt_base_topic=printer.base_topic, **address,
                 ),
             )
     return DemoFarm(
@@ -85,6 +95,7 @@ def seed(services: Services, farm: SimulatedFarm, site_names: list[str]) -> Demo
         hospital_ids=[h.id for h in hospitals],
         hospital_names={h.id: h.name for h in hospitals},
         part_id=part.id,
+        gateway_site_id=site_ids[behind] if behind is not None else None,
     )
 
 

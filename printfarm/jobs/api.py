@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Response
 
 from printfarm.api.deps import ActorDep, ServicesDep, SessionDep
+from printfarm.jobs.plates import plate_for_gateway
 from printfarm.jobs.rules import JobState
 from printfarm.jobs.schemas import JobRead
 
@@ -42,3 +45,18 @@ def pause_job(job_id: int, actor: ActorDep, svc: ServicesDep, session: SessionDe
 @router.post("/jobs/{job_id}/resume")
 def resume_job(job_id: int, actor: ActorDep, svc: ServicesDep, session: SessionDep) -> JobRead:
     return JobRead.model_validate(svc.jobs.resume(session, actor, job_id))
+
+
+@router.get(
+    "/gateway/plates/{file_name}",
+    summary="A plate's G-code, for the site gateway starting it (with its short-lived plate credential, no token)",
+    response_class=Response,
+    responses={200: {"content": {"text/x-gcode": {}}}},
+)
+def gateway_plate(
+    file_name: Annotated[str, Path(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9._-]+$")],
+    svc: ServicesDep,
+    x_plate_credential: Annotated[str | None, Header(max_length=400)] = None,
+) -> Response:
+    gcode = plate_for_gateway(svc.store, svc.plate_credentials, svc.clock, file_name, x_plate_credential)
+    return Response(gcode, media_type="text/x-gcode")

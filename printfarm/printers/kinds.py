@@ -10,6 +10,8 @@ from printfarm.printers.port import PrinterClient, PrinterClientFactory, Printer
 
 #: The first kind, and the kind of every printer registered without one.
 OCTOPRINT = "octoprint"
+#: A printer behind its site's gateway (printfarm/gateway): reached over MQTT requests, never directly.
+GATEWAY = "gateway"
 
 
 class PrinterKinds:

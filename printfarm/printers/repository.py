@@ -71,3 +71,12 @@ def printers_not_online(session: Session) -> list[Printer]:
     return list(
         session.scalars(select(Printer).where(Printer.connection != ConnectionState.ONLINE).order_by(Printer.id))
     )
+
+
+def gateway_printer_ids(session: Session, base_url_prefix: str) -> set[int]:
+    """Ids of the printers of kind gateway whose base URL starts with base_url_prefix (one site's)."""
+    return set(
+        session.scalars(
+            select(Printer.id).where(Printer.kind == "gateway", Printer.base_url.startswith(base_url_prefix, autoescape=True))
+        )
+    )

@@ -43,8 +43,20 @@ def retry_delay(failed_attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=BACKOFF_SECONDS[index])
 
 
-def suggested_base_topic(site_name: str, printer_name: str) -> str:
-    def slug(text: str) -> str:
-        return "".join(c if c.isalnum() or c in "-_" else "-" for c in text.lower()).strip("-") or "x"
+def slug(text: str) -> str:
+    """A name as one MQTT topic level (and a site's broker username): lower case, letters, digits, - and _."""
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in text.lower()).strip("-") or "x"
 
+
+def suggested_base_topic(site_name: str, printer_name: str) -> str:
     return f"printfarm/{slug(site_name)}/{slug(printer_name)}/"
+
+
+#: The base URL scheme of a printer reached through its site's gateway (kind "gateway").
+GATEWAY_SCHEME = "gateway://"
+
+
+def gateway_base_url(site_name: str, printer_name: str) -> str:
+    """gateway://<site-slug>/<printer name>: where a gateway printer is, without its LAN address or key."""
+    return f"{GATEWAY_SCHEME}{slug(site_name)}/{printer_name}"
+

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 
 class PrinterCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     site_id: int = Field(gt=0)
     name: str = Field(min_length=1, max_length=120)
-    base_url: str = Field(min_length=8, max_length=500, description="The printer server's address (OctoPrint's), http(s)://host:port")
-    api_key: SecretStr = Field(min_length=1, max_length=200, description="Write-only: never returned")
+    base_url: str | None = Field(
+        None, min_length=8, max_length=500,
+        description="The printer server's address (OctoPrint's), http(s)://host:port. Kind gateway: "
+        "gateway://<site-slug>/<printer name>, or leave it out (it is derived)",
+    )
+    api_key: SecretStr | None = Field(
+        None, min_length=1, max_length=200,
+        description="Write-only: never returned. Kind gateway: leave it out (the key stays at the site, in its gateway)",
+    )
     profile: str = Field(min_length=1, max_length=80, description="Printer profile name, e.g. prusa-mk3s-0.4")
     mqtt_base_topic: str | None = Field(
         None, max_length=200, description="Base topic of its OctoPrint-MQTT plugin; default printfarm/<site>/<printer>/"
@@ -22,12 +31,23 @@ class PrinterCreate(BaseModel):
         None, min_length=1, max_length=32, description="What drives it (printers.kinds); default octoprint"
     )
 
-    @field_validator("base_url")
-    @classmethod
-    def _http_only(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(f"must start with http:// or https:// (got {value!r})")
-        return value.rstrip("/")
+    @model_validator(mode="after")
+    def _address_and_key(self) -> Self:
+        if self.kind == "gateway":  # printers.kinds.GATEWAY
+            if self.api_key is not None:
+                raise ValueError("api_key: a gateway printer's API key stays at its site, in its gateway's "
+                                 "configuration; leave api_key out")
+            if self.base_url is not None and not self.base_url.startswith("gateway://"):
+                raise ValueError(f"base_url: a gateway printer's address is gateway://<site-slug>/<printer name>, "
+                                 f"or leave it out (got {self.base_url!r})")
+            return self
+        if self.base_url is None or self.api_key is None:
+            missing = " and ".join(n for n in ("base_url", "api_key") if getattr(self, n) is None)
+            raise ValueError(f"{missing}: required for a printer of kind {self.kind or 'octoprint'}")
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ValueError(f"base_url: must start with http:// or https:// (got {self.base_url!r})")
+        self.base_url = self.base_url.rstrip("/")
+        return self
 
     @field_validator("mqtt_base_topic")
     @classmethod

@@ -22,10 +22,10 @@ from printfarm.errors import (
 )
 from printfarm.printers import profiles, repository
 from printfarm.printers.health import acknowledge_fault
-from printfarm.printers.kinds import PrinterKinds
+from printfarm.printers.kinds import GATEWAY, PrinterKinds
 from printfarm.printers.network import address_problem, parse_networks, url_host
 from printfarm.printers.port import PrinterClient
-from printfarm.printers.rules import online_columns, suggested_base_topic
+from printfarm.printers.rules import gateway_base_url, online_columns, suggested_base_topic
 from printfarm.printers.schemas import (
     CurrentJob, PrinterCreate, PrinterRead, PrinterUpdate, TimelineEntryRead, TimelinePage,
 )
@@ -73,22 +73,21 @@ class PrinterService:
             raise AlreadyExists(f"site {site.id} already has a printer named {data.name!r}")
         if session.scalar(select(Printer.id).where(Printer.mqtt_base_topic == topic)):
             raise AlreadyExists(f"MQTT base topic {topic!r} is already used by another printer")
-        self._check_address(data.base_url)
-        api_key = data.api_key.get_secret_value()
+        base_url, api_key = self._address_and_key(site, kind, data)
         try:
-            version = self._kinds.factory(kind)(data.base_url, api_key).check()
+            version = self._kinds.factory(kind)(base_url, api_key).check()
         except PrinterAuthRejected as err:
-            raise InputError(f"printer at {data.base_url} refused the API key: {err}") from err
+            raise InputError(f"printer at {base_url} refused the API key: {err}") from err
         except PrinterUnreachable as err:
-            raise InputError(f"printer at {data.base_url} is unreachable: {err}") from err
+            raise InputError(f"printer at {base_url} is unreachable: {err}") from err
         except PrinterCommandFailed as err:  # e.g. a redirect to another host, or not OctoPrint at all
-            raise InputError(f"printer at {data.base_url} did not answer as OctoPrint: {err}") from err
+            raise InputError(f"printer at {base_url} did not answer as OctoPrint: {err}") from err
         now = self._clock.now()
         printer = Printer(
             site_id=site.id,
             profile_id=profile.id,
             name=data.name,
-            base_url=data.base_url,
+            base_url=base_url,
             api_key_encrypted=self._secrets.encrypt(api_key),
             mqtt_base_topic=topic,
             kind=kind,
@@ -102,12 +101,29 @@ class PrinterService:
         session.flush()
         record(
             session, actor, now, "printer.register", "printer", printer.id,
-            {"site_id": site.id, "kind": kind, "base_url": data.base_url, "octoprint_version": version,
+            {"site_id": site.id, "kind": kind, "base_url": base_url, "octoprint_version": version,
              "mqtt_base_topic": topic},
         )
-        log.info("printer %s registered at site %s (%s, %s %s)", printer.id, site.id, data.base_url, kind, version)
+        log.info("printer %s registered at site %s (%s, %s %s)", printer.id, site.id, base_url, kind, version)
         raise_event(session, PrinterRegistered(now, printer.id, site.id, topic))
         return printer
+
+    def _address_and_key(self, site: Site, kind: str, data: PrinterCreate) -> tuple[str, str]:
+        """The base URL and API key to store; InputError for an address outside the allowed networks.
+
+        A gateway printer is gateway://<site-slug>/<name>, with no key: its URL and key stay at its
+        site, where its gateway calls it (the allowed networks are the gateway's business then).
+        """
+        if kind == GATEWAY:
+            expected = gateway_base_url(site.name, data.name)
+            if data.base_url is not None and data.base_url != expected:
+                raise InputError(f"printer {data.name!r} of site {site.id} is reached through its site's gateway "
+                                 f"at {expected}, not {data.base_url}")
+            return expected, ""
+        if data.base_url is None or data.api_key is None:  # PrinterCreate requires both for other kinds
+            raise InputError(f"printer {data.name!r}: base_url and api_key are required for kind {kind}")
+        self._check_address(data.base_url)
+        return data.base_url, data.api_key.get_secret_value()
 
     def _check_address(self, base_url: str) -> None:
         """InputError unless every address of the URL's host lies in the allowed networks (when set)."""

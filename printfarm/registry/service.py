@@ -1,4 +1,4 @@
-"""Use-cases of the registry: create and list sites and hospitals, drain sites, set their dispatch settings."""
+"""Use-cases of the registry: create and list sites and hospitals, drain sites, set their dispatch settings, audit broker logins."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from printfarm.auth.rules import Action, Actor, require
 from printfarm.clock import Clock
 from printfarm.db.lookup import get_existing
 from printfarm.db.tables import Hospital, Part, Site
-from printfarm.errors import AlreadyExists, InputError
+from printfarm.errors import AlreadyExists, Conflict, InputError, NotFound
+from printfarm.registry.broker_access import CENTRAL_USERNAME, site_username
 from printfarm.registry.schemas import HospitalCreate, SiteCreate, SiteDispatchSettings
 
 
@@ -65,6 +66,38 @@ class RegistryService:
     def get_site(self, session: Session, actor: Actor, site_id: int) -> Site:
         require(actor, Action.READ)
         return get_existing(session, Site, site_id, "site")
+
+    def find_site(self, session: Session, actor: Actor, reference: str) -> Site:
+        """A site by its id, its name or its slug (its broker username); NotFound naming the reference."""
+        require(actor, Action.READ)
+        if reference.isdigit():
+            return get_existing(session, Site, int(reference), "site")
+        site = session.scalar(select(Site).where(Site.name == reference))
+        if site is None:
+            site = next((s for s in session.scalars(select(Site)) if site_username(s.name) == reference), None)
+        if site is None:
+            raise NotFound(f"site {reference!r} does not exist (by id, name or slug)")
+        return site
+
+    def record_site_broker_user(self, session: Session, actor: Actor, site: Site, password_file: str) -> str:
+        """Audit a new broker password for the site's gateway; returns the broker username (the site's slug).
+
+        Raises Conflict when another site has the same slug: the two would share a login and topics.
+        """
+        require(actor, Action.MANAGE_SITES)
+        username = site_username(site.name)
+        twins = [s.id for s in session.scalars(select(Site).where(Site.id != site.id)) if site_username(s.name) == username]
+        if twins:
+            raise Conflict(f"site {site.id}: its slug {username!r} is also site {twins[0]}'s; rename one of them first")
+        record(session, actor, self._clock.now(), "site.gateway_credentials", "site", site.id,
+               {"username": username, "password_file": password_file})
+        return username
+
+    def record_central_broker_user(self, session: Session, actor: Actor, password_file: str) -> None:
+        """Audit a new broker password for the central service's user."""
+        require(actor, Action.MANAGE_SITES)
+        record(session, actor, self._clock.now(), "broker.central_user", "broker", None,
+               {"username": CENTRAL_USERNAME, "password_file": password_file})
 
     def create_hospital(self, session: Session, actor: Actor, data: HospitalCreate) -> Hospital:
         require(actor, Action.MANAGE_SITES)

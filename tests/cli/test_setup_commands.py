@@ -120,3 +120,15 @@ def test_the_commands_are_listed_in_help(cli: tuple[World, Run]) -> None:
     _, run = cli
     assert "add" in run("sites", "--help").stdout and "add" in run("printers", "--help").stdout
     assert "hospitals" in run("--help").stdout
+
+
+def test_printers_add_gateway_asks_through_the_sites_gateway_and_takes_no_key(cli: tuple[World, Run]) -> None:
+    world, run = cli
+    before = snapshot(world)
+    site = str(world.ids["acme"])
+    with_key = run("printers", "add", "gw-1", "--site", site, "--profile", "prusa-mk3s-0.4", "--gateway", "--api-key", "k")
+    assert with_key.exit_code == 2 and "a gateway printer's API key stays at its site" in with_key.stderr
+    no_gateway = run("printers", "add", "gw-1", "--site", site, "--profile", "prusa-mk3s-0.4", "--gateway")
+    assert no_gateway.exit_code == 1, no_gateway.output
+    assert "printer at gateway://acme/gw-1 is unreachable" in no_gateway.stderr
+    assert snapshot(world) == before

@@ -23,7 +23,7 @@ GATEWAY_URL = "http://acme-behind-nat.printers.invalid"
 
 @pytest.fixture
 def gateway_fleet() -> FakePrinterFleet:
-    """The printers a second kind ("gateway") reaches; the octoprint kind's fleet knows none of them."""
+    """The printers a second kind ("relay") reaches; the octoprint kind's fleet knows none of them."""
     fleet = FakePrinterFleet()
     fleet.add(GATEWAY_URL, PRINTER_KEY)
     return fleet
@@ -33,7 +33,7 @@ def gateway_fleet() -> FakePrinterFleet:
 def world(database_url: str, tmp_path: Path, gateway_fleet: FakePrinterFleet) -> Iterator[World]:
     fleet = FakePrinterFleet()
     settings = Settings(data_dir=tmp_path / "world", database_url=database_url)
-    app = create_app(settings, run_background=False, printer_clients=fleet, printer_kinds={"gateway": gateway_fleet})
+    app = create_app(settings, run_background=False, printer_clients=fleet, printer_kinds={"relay": gateway_fleet})
     world = World(client=TestClient(app, raise_server_exceptions=False), services=app.state.services, fleet=fleet)
     with world.services.db.unit_of_work() as session:
         world.services.profiles.ensure_catalog(session, SYSTEM)
@@ -60,7 +60,7 @@ def test_an_unknown_kind_is_refused_naming_the_known_kinds_and_nothing_is_saved(
     before = world.ok("admin", "GET", "/api/printers")
     response = register(world, "klipper-1", GATEWAY_URL, kind="moonraker")
     assert response.status_code == 422
-    assert response.json() == {"error": "InputError", "detail": "printer kind 'moonraker' is not one of: gateway, octoprint"}
+    assert response.json() == {"error": "InputError", "detail": "printer kind 'moonraker' is not one of: gateway, octoprint, relay"}
     assert world.ok("admin", "GET", "/api/printers") == before
     assert gateway_fleet.printers[GATEWAY_URL].calls == []  # refused before any printer was asked
 
@@ -72,9 +72,9 @@ def test_each_printer_is_asked_and_driven_through_its_own_kinds_client(
     refused = register(world, "behind-nat", GATEWAY_URL)
     assert refused.status_code == 422 and refused.json()["detail"].startswith(f"printer at {GATEWAY_URL} is unreachable")
 
-    created = register(world, "behind-nat", GATEWAY_URL, kind="gateway")
+    created = register(world, "behind-nat", GATEWAY_URL, kind="relay")
     assert created.status_code == 201, created.text
-    assert created.json()["kind"] == "gateway"
+    assert created.json()["kind"] == "relay"
     device = gateway_fleet.printers[GATEWAY_URL]
     assert device.calls == ["GET /api/version"]
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
+
+from printfarm.adapters.mqtt.mosquitto import wait_listening
+from printfarm.errors import BrokerError
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG_TEMPLATE = REPO / "config" / "mosquitto.conf"
@@ -26,8 +27,16 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def derived_config(template: str, *, port: int, data_dir: Path) -> str:
-    """The deployment config with the listener, access and paths replaced for a test."""
+def derived_config(
+    template: str, *, port: int, data_dir: Path, password_file: Path | None = None, acl_file: Path | None = None
+) -> str:
+    """The deployment config with the listener, access and paths replaced for a test.
+
+    Without a password file anyone may connect; with one, only its users, as the ACL file allows.
+    """
+    access = ["allow_anonymous true"] if password_file is None else [
+        "allow_anonymous false", f"password_file {password_file}", *([f"acl_file {acl_file}"] if acl_file else []),
+    ]
     kept = [
         line for line in template.splitlines()
         if not line.strip() or line.lstrip().startswith("#") or line.split()[0] not in _REPLACED
@@ -36,7 +45,7 @@ def derived_config(template: str, *, port: int, data_dir: Path) -> str:
         "",
         "# --- replaced for a test-owned broker ---",
         f"listener {port} 127.0.0.1",
-        "allow_anonymous true",
+        *access,
         f"persistence_location {data_dir}/",
         f"log_dest file {data_dir}/mosquitto.log",
         # As root, Mosquitto would switch to user "mosquitto", which cannot write the temp dir.
@@ -48,8 +57,12 @@ def derived_config(template: str, *, port: int, data_dir: Path) -> str:
 class MosquittoServer:
     """Starts, stops and restarts /usr/sbin/mosquitto; the port and persistence survive a restart."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, template: Path = CONFIG_TEMPLATE) -> None:
+    def __init__(
+        self, data_dir: Path, port: int | None = None, template: Path = CONFIG_TEMPLATE, *,
+        password_file: Path | None = None, acl_file: Path | None = None,
+    ) -> None:
         self.data_dir = data_dir
+        self.password_file, self.acl_file = password_file, acl_file
         self.port = port or free_port()
         self.config_path = data_dir / "mosquitto.conf"
         self._template = template
@@ -65,18 +78,17 @@ class MosquittoServer:
             return self.port
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(
-            derived_config(self._template.read_text(), port=self.port, data_dir=self.data_dir)
+            derived_config(self._template.read_text(), port=self.port, data_dir=self.data_dir,
+                           password_file=self.password_file, acl_file=self.acl_file)
         )
         self._process = subprocess.Popen(
             [MOSQUITTO, "-c", str(self.config_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        deadline = time.monotonic() + timeout_seconds
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"mosquitto exited with {self._process.returncode}: {self.log_tail()}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+        try:
+            if wait_listening(self._process, self.port, timeout_seconds):
                 return self.port
-            time.sleep(0.02)
+        except BrokerError as err:
+            raise RuntimeError(f"{err}: {self.log_tail()}") from err
         self.stop()
         raise RuntimeError(f"mosquitto did not listen on port {self.port} within {timeout_seconds} s: {self.log_tail()}")
 

@@ -71,7 +71,8 @@ def _publish_command(mqtt_host: str, mqtt_port: int, base_topic: str) -> str:
 
 
 def render_config(
-    port: int, basedir: Path, *, mqtt_host: str, mqtt_port: int, base_topic: str, feed: str = "plugin"
+    port: int, basedir: Path, *, mqtt_host: str, mqtt_port: int, base_topic: str, feed: str = "plugin",
+    mqtt_login: tuple[str, str] | None = None,
 ) -> str:
     """config.yaml from the shared template: the MQTT plugin (or the event shim), no G-code analysis."""
     template = (SHARED_OCTOPRINT / "config.yaml.tmpl").read_text()
@@ -84,9 +85,15 @@ def render_config(
         # The plugin's client id must be unique on the broker, or two printers keep evicting each other.
         mqtt = {"broker": {"url": mqtt_host, "port": mqtt_port, "keepalive": 10},
                 "publish": {"baseTopic": base_topic}, "client": {"client_id": f"octoprint-{secrets.token_hex(6)}"}}
+        if mqtt_login is not None:  # a broker that lets only its users in (config/mosquitto-sites.conf)
+            mqtt["broker"]["username"], mqtt["broker"]["password"] = mqtt_login
         text, count = re.subn(r"(?m)^plugins:\n", "plugins:\n  mqtt: " + json.dumps(mqtt) + "\n", text)
         if count != 1:
             raise RuntimeError(f"{SHARED_OCTOPRINT / 'config.yaml.tmpl'}: no plugins block")
+    elif feed == "none":  # no events at all from the printer itself (a gateway bridges them)
+        text, count = re.subn(r"(?m)^plugins:\n  _disabled:\n", "plugins:\n  _disabled:\n  - mqtt\n", text)
+        if count != 1:
+            raise RuntimeError(f"{SHARED_OCTOPRINT / 'config.yaml.tmpl'}: no plugins._disabled list")
     # YAML reads JSON, so the replaced blocks need no YAML library.
     text, count = re.subn(r"(?ms)^events:\n.*?(?=^\S)", "events: " + json.dumps(events) + "\n", text)
     if count != 1:
@@ -144,10 +151,14 @@ def running_octoprint(
     feed: str = "plugin",
     port: int | None = None,
     api_key: str | None = None,
+    host: str = "127.0.0.1",
+    mqtt_login: tuple[str, str] | None = None,
 ) -> Iterator[OctoPrintInstance]:
     """Start a fresh OctoPrint with the Virtual Printer; yield (base_url, api_key, base_topic, pid).
 
-    feed: "plugin" (OctoPrint-MQTT) or "shim" (an event subscription running mosquitto_pub).
+    feed: "plugin" (OctoPrint-MQTT), "shim" (an event subscription running mosquitto_pub) or "none"
+    (the plugin disabled: nothing published). host: the loopback address it listens on (127.0.0.2, say).
+    mqtt_login: the plugin's broker user and password, for a broker that refuses anonymous clients.
     port, api_key: where it listens and the key it takes (a restart on a fresh basedir keeps them).
     Fails (never skips) when .venv-octoprint or the plugin is missing: CI installs them.
     """
@@ -159,11 +170,12 @@ def running_octoprint(
     basedir = Path(tempfile.mkdtemp(prefix="printfarm-octoprint-"))
     port = port or free_port()
     api_key = api_key or secrets.token_hex(16).upper()
-    base_url = f"http://127.0.0.1:{port}"
+    base_url = f"http://{host}:{port}"
     process: subprocess.Popen[bytes] | None = None
     try:
         (basedir / "config.yaml").write_text(
-            render_config(port, basedir, mqtt_host=mqtt_host, mqtt_port=mqtt_port, base_topic=topic, feed=feed)
+            render_config(port, basedir, mqtt_host=mqtt_host, mqtt_port=mqtt_port, base_topic=topic, feed=feed,
+                          mqtt_login=mqtt_login)
         )
         subprocess.run(
             [str(OCTOPRINT_EXE), "--basedir", str(basedir), "user", "add", "admin", "--password", "admin", "--admin"],
@@ -176,7 +188,7 @@ def running_octoprint(
         (appkeys / "keys.yaml").write_text(json.dumps({"admin": [{"api_key": api_key, "app_id": "tests"}]}))
         with open(basedir / "serve.log", "wb") as log:
             process = subprocess.Popen(
-                [str(OCTOPRINT_EXE), "serve", "--iknowwhatimdoing", "--host", "127.0.0.1", "--port", str(port),
+                [str(OCTOPRINT_EXE), "serve", "--iknowwhatimdoing", "--host", host, "--port", str(port),
                  "--basedir", str(basedir)],
                 stdout=log,
                 stderr=subprocess.STDOUT,

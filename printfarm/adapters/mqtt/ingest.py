@@ -62,6 +62,10 @@ class MqttIngest:
     and the ingest goes on. ``on_connect`` runs after every (re)connect, once the broker has
     acknowledged the subscriptions, so a reconcile it starts misses nothing. Both hold up
     network reads while they run, so they should be quick or hand work over.
+
+    ``username`` and ``password`` log in to a broker that refuses anonymous clients (the shipped
+    config/mosquitto-sites.conf); ``tls`` speaks mqtts, checking the broker's certificate against the
+    system's CAs or ``ca_file``.
     """
 
     def __init__(
@@ -79,6 +83,8 @@ class MqttIngest:
         session_expiry_seconds: int = 3600,
         username: str | None = None,
         password: str | None = None,
+        tls: bool = False,
+        ca_file: str | None = None,
         topic_filters: Callable[[str], Sequence[str]] = everything_under,
     ) -> None:
         if protocol not in _PROTOCOLS:
@@ -95,6 +101,8 @@ class MqttIngest:
         self._session_expiry_seconds = session_expiry_seconds
         self._username = username
         self._password = password  # never logged
+        self._tls = tls
+        self._ca_file = ca_file
         self._topic_filters = topic_filters
 
         self._lock = threading.Lock()
@@ -348,6 +356,8 @@ class MqttIngest:
             client.connect_async(self.host, self.port, keepalive=_KEEPALIVE_SECONDS)
         if self._username is not None:
             client.username_pw_set(self._username, self._password)
+        if self._tls:  # mqtts://: the system's CAs, or the given file for a private CA
+            client.tls_set(ca_certs=self._ca_file)
         client.on_message = self._handle_message
         client.on_connect = self._handle_connect
         client.on_subscribe = self._handle_subscribe
