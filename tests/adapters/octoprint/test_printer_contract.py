@@ -1,13 +1,17 @@
-"""One PrinterClient contract, run against the fake, the adapter on a SimulatedPrinter and on a real OctoPrint."""
+"""One PrinterClient contract, run against the fake, the adapter on a SimulatedPrinter and on a real OctoPrint,
+and the gateway kind (a request over Mosquitto to an in-process site gateway driving the SimulatedPrinter)."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import secrets
 import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from support.octoprint_server import MqttRecorder, OctoPrintInstance, free_port, running_octoprint
@@ -71,9 +75,53 @@ def real_octoprint() -> Iterator[OctoPrintInstance]:
         yield instance
 
 
-@pytest.fixture(params=["fake", "sim", pytest.param("octoprint", marks=pytest.mark.octoprint)])
-def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+def _gateway_backend(sim: SimulatedPrinter, tmp_path: Path, stack: contextlib.ExitStack) -> Backend:
+    """Each client is a gateway printer whose site gateway (in-process, started per key) holds the sim's URL."""
+    from printfarm.adapters.gateway.client import GatewayPrinterClient
+    from printfarm.adapters.gateway.credentials import PlateCredentials
+    from printfarm.adapters.gateway.link import BrokerEndpoint, GatewayRequester
+    from printfarm.gateway import Gateway, GatewayConfig, GatewayPrinter
+
+    credentials = PlateCredentials(secrets.token_hex(8))
+    requester = GatewayRequester(BrokerEndpoint(MQTT_HOST, MQTT_PORT))
+    stack.callback(requester.stop)
+    plates: dict[str, bytes] = {}
+
+    def fetch(file_name: str, credential: str, sha256: str) -> bytes:
+        credentials.verify(credential, file_name, time.time())
+        return plates[sha256]
+
+    class Client(GatewayPrinterClient):
+        def start_print(self, filename: str, gcode: bytes) -> None:
+            plates[hashlib.sha256(gcode).hexdigest()] = gcode  # what the central service would serve
+            super().start_print(filename, gcode)
+
+    def client_at(url: str, api_key: str) -> PrinterClient:
+        site = f"contract-{secrets.token_hex(4)}"
+        config = GatewayConfig(site=site, mqtt_url=f"mqtt://{MQTT_HOST}:{MQTT_PORT}", central_url="http://c.invalid",
+                               state_dir=tmp_path / site, printer_timeout_seconds=TIMEOUT_SECONDS,
+                               printers=[GatewayPrinter(name="sim", url=url, api_key=api_key)])
+        gateway = Gateway(config, fetch=fetch)
+        stack.callback(gateway.stop)
+        assert gateway.start(wait_connected_seconds=10)
+        return Client(requester, f"gateway://{site}/sim", credentials, timeout_seconds=TIMEOUT_SECONDS + 3,
+                      upload_timeout_seconds=30)
+
+    return Backend(
+        "gateway", lambda api_key=None: client_at(sim.base_url, api_key or sim.api_key),
+        lambda: client_at(f"http://127.0.0.1:{free_port()}", sim.api_key), lambda: None,
+    )
+
+
+@pytest.fixture(params=["fake", "sim", "gateway", pytest.param("octoprint", marks=pytest.mark.octoprint)])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     clients: list[OctorestPrinterClient] = []
+    if request.param == "gateway":
+        with contextlib.ExitStack() as stack:
+            chosen = _gateway_backend(request.getfixturevalue("simulated_printer"), tmp_path, stack)
+            yield chosen
+            _leave_idle(chosen.client())
+        return
     if request.param == "fake":
         fleet = FakePrinterFleet()
         printer = fleet.add("http://fake-octoprint.invalid", "fake-key")
