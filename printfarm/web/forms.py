@@ -51,6 +51,9 @@ DONE = {
     "part": "Part added.",
     "print-file": "Print file attached.",
     "approved": "Part approved for hospital batches.",
+    "channel-added": "Channel added: its URL is stored encrypted and never shown again.",
+    "channel-removed": "Channel removed: it is told nothing more.",
+    "site-settings": "Bed-wait delays saved: they apply to plates that finish from now on.",
 }
 #: The forms a role may see, in the order the setup page lists them.
 SETUP_ACTIONS = (Action.MANAGE_SITES, Action.MANAGE_PRINTERS, Action.OPERATE_PRINTER, Action.MANAGE_PARTS,
