@@ -248,6 +248,12 @@ def may_manage(actor: Actor, audience: Audience, site_id: int | None, hospital_i
     return False
 
 
+def manages_some(actor: Actor) -> bool:
+    """Whether the actor may manage any channel at all (the dashboard offers it the notifications page)."""
+    return (actor.role in (Role.ADMIN, Role.COORDINATOR) or (actor.role is Role.OPERATOR and actor.site_id is not None)
+            or (actor.role is Role.HOSPITAL and actor.hospital_id is not None))
+
+
 def require_manage(actor: Actor, audience: Audience, site_id: int | None, hospital_id: int | None) -> None:
     """Forbidden unless the actor may set or see channels of this audience (and site or hospital)."""
     if may_manage(actor, audience, site_id, hospital_id):

@@ -32,6 +32,7 @@ from printfarm.batches.schemas import BatchCreate
 from printfarm.db.session import AFTER_COMMIT
 from printfarm.errors import AuthError, Forbidden, InputError, PrintfarmError, TooManyBadTokens
 from printfarm.events import EVENTS_KEY
+from printfarm.notifications.rules import manages_some
 from printfarm.parts.api import read_upload
 from printfarm.printers.schemas import ClearBed, PrinterCreate, PrinterUpdate
 from printfarm.registry.schemas import HospitalCreate, SiteCreate
@@ -78,10 +79,11 @@ Secret = Annotated[str, Form(max_length=500)]
 
 def has_setup_forms(actor: Actor) -> bool:
     """Whether the nav shows Setup: the actor may use at least one form here."""
-    return any(may(actor, action, actor.site_id) for action in SETUP_ACTIONS)
+    return any(may(actor, action, actor.site_id) for action in SETUP_ACTIONS) or manages_some(actor)
 
 
 templates.env.globals["has_setup_forms"] = has_setup_forms
+templates.env.globals["manages_notifications"] = manages_some
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,9 @@ def test_each_role_is_offered_what_it_may_set(world: World) -> None:
     for who in ("coordinator", "admin"):
         assert pages[who].count("data-channel=") == 3 and 'value="coordinators"' in pages[who]
         assert f'<option value="{hospital}"' in pages[who] and pages[who].count('<tr data-site=') == 2
-    assert "/setup/notifications" in get(world, "operator_acme", "/setup").text
+    assert all('href="/setup/notifications"' in get(world, who, "/setup").text
+               for who in ("operator_acme", "hospital", "coordinator"))
+    assert 'href="/setup"' in get(world, "hospital", "/").text  # the nav leads a hospital to its channels
 
 
 REFUSED = [
