@@ -34,6 +34,7 @@ from printfarm.web.delivery_note import router as delivery_note_router
 from printfarm.web.docs import ASSETS_PREFIX, docs_assets
 from printfarm.web.docs import router as docs_router
 from printfarm.web.forms import router as forms_router
+from printfarm.web.notify_forms import router as notify_forms_router
 from printfarm.web.metrics import router as metrics_router
 from printfarm.web.not_found import not_found_page
 from printfarm.web.pages import api_router as dashboard_api_router
@@ -99,6 +100,7 @@ def create_app(
         app.include_router(router, prefix="/api")
     app.include_router(web_router)
     app.include_router(forms_router)
+    app.include_router(notify_forms_router)
     app.include_router(dashboard_api_router)
     app.include_router(metrics_router)
     app.include_router(delivery_note_router)

@@ -26,6 +26,8 @@ DISPATCH_TASK = "dispatch"
 HEALTH_TASK = "printer-health"
 NOTIFY_TASK = "notifications"
 NOTIFY_INTERVAL_SECONDS = 10.0
+REQUEST_RISK_TASK = "requests-at-risk"
+REQUEST_RISK_INTERVAL_SECONDS = 300.0
 RECONCILE_TASK = "reconcile"
 RETURNED_PRINTERS_TASK = "reconcile-returned-printers"
 SILENT_PRINTERS_TASK = "silent-printers"
@@ -117,6 +119,8 @@ class Runtime:
         self.scheduler.every(NOTIFY_TASK, NOTIFY_INTERVAL_SECONDS, self.services.notifications.send_due)
         # after the wiring's subscriber recorded the event's notifications: those due now go at once
         bus.subscribe(NOTIFYING_EVENTS, lambda event: self.scheduler.wake(NOTIFY_TASK))
+        # Not an event: a request drifts into risk as time passes. What it records goes at the next send.
+        self.scheduler.every(REQUEST_RISK_TASK, REQUEST_RISK_INTERVAL_SECONDS, self._check_requests_at_risk)
         # Any sign a printer is back (a Connected event, a state after Offline, the last will's
         # "connected", an answered health check) reconciles its plate now, not at the next silence.
         self.scheduler.every(RETURNED_PRINTERS_TASK, HEALTH_INTERVAL_SECONDS, self._reconcile_returned_printers)
@@ -129,6 +133,10 @@ class Runtime:
             self.services.gateways.on_status(self._gateway_status)
         self.scheduler.once(RECONCILE_TASK, tracking.reconcile)
         self.scheduler.wake(DISPATCH_TASK)
+
+    def _check_requests_at_risk(self) -> None:
+        if self.services.notifications.check_requests_at_risk():
+            self.scheduler.wake(NOTIFY_TASK)
 
     def _printer_returned(self, event: PrinterOnline) -> None:
         with self._returned_lock:

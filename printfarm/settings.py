@@ -107,6 +107,11 @@ class Settings(BaseSettings):
         20, ge=1, le=100_000, description="Bad tokens one client address may send per window before 429s."
     )
     bad_token_window_seconds: float = Field(60.0, gt=0, le=86400)
+    notify_request_risk_hours: float = Field(
+        48.0, gt=0, le=24 * 90,
+        description="A hospital request due within this many hours whose plates in progress will not fill it "
+        "is notified as at risk (to its hospital and the coordinators), once.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("database_url", "mqtt_url", "mqtt_ca_file", "mqtt_shared_group", "secret_key", mode="before")

@@ -150,7 +150,8 @@ def build_services(
         return print_file_problems(analysis, profile, material)
 
     requests, deliveries = RequestService(clock), DeliveryService(clock)
-    notifications = NotificationService(db, clock, core.secrets, notifier or AppriseNotifier())
+    notifications = NotificationService(db, clock, core.secrets, notifier or AppriseNotifier(),
+                                        request_risk_window_hours=settings.notify_request_risk_hours)
     db.bus.subscribe(NOTIFYING_EVENTS, notifications.on_event)
     return Services(
         settings=settings,

@@ -14,6 +14,7 @@ from printfarm.db.tables import (
     Batch,
     Delivery,
     Hospital,
+    HospitalRequest,
     Notification,
     NotificationChannel,
     NotificationSiteSettings,
@@ -22,8 +23,9 @@ from printfarm.db.tables import (
     PrintJob,
     Site,
 )
+from printfarm.hospital_requests.repository import fulfilment
 from printfarm.jobs.rules import JobState
-from printfarm.notifications.rules import Facts, NotificationKind, NotificationState
+from printfarm.notifications.rules import Facts, NotificationKind, NotificationState, RequestStanding
 
 
 # -- channels ------------------------------------------------------------------------------------
@@ -89,6 +91,27 @@ def plates_on_bed(session: Session, job_ids: Collection[int]) -> set[int]:
     return set(session.scalars(query))
 
 
+def requests_needed_by(session: Session, last_day: dt.date) -> list[RequestStanding]:
+    """Open requests needed by last_day or earlier, with their fulfilment (hospital_requests' own sums)."""
+    rows = session.execute(
+        select(HospitalRequest.id, HospitalRequest.hospital_id, Hospital.name, Part.name, HospitalRequest.quantity,
+               HospitalRequest.needed_by)
+        .join(Hospital, Hospital.id == HospitalRequest.hospital_id).join(Part, Part.id == HospitalRequest.part_id)
+        .where(HospitalRequest.is_closed.is_(False), HospitalRequest.needed_by.is_not(None),
+               HospitalRequest.needed_by <= last_day)
+        .order_by(HospitalRequest.id)
+    ).all()
+    done = fulfilment(session, [r[0] for r in rows])
+    standings = []
+    for request_id, hospital_id, hospital_name, part_name, quantity, needed_by in rows:
+        if needed_by is None:  # not selected; the column is nullable
+            continue
+        f = done[request_id]
+        standings.append(RequestStanding(request_id, hospital_id, hospital_name, part_name, quantity, needed_by,
+                                         delivered=f.delivered, qc_good=f.qc_passed, in_production=f.in_production))
+    return standings
+
+
 # -- the outbox ----------------------------------------------------------------------------------
 
 
@@ -98,9 +121,9 @@ def insert_new(session: Session, rows: Sequence[dict[str, Any]]) -> int:
         return 0
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Notification).values(list(rows)).on_conflict_do_nothing(index_elements=["key", "channel_id"])
-    result = session.execute(statement)
-    return int(getattr(result, "rowcount", 0) or 0)
+    statement = (insert(Notification).values(list(rows)).on_conflict_do_nothing(index_elements=["key", "channel_id"])
+                 .returning(Notification.id))
+    return len(session.execute(statement).all())  # (psycopg's rowcount of a multi-row insert is -1)
 
 
 def recently_recorded(session: Session, kind: NotificationKind, printer_id: int, since: dt.datetime) -> bool:

@@ -32,6 +32,7 @@ class NotificationKind(enum.StrEnum):
     BATCH_DONE = "batch_done"
     DELIVERY_SHIPPED = "delivery_shipped"
     DELIVERY_RECEIVED = "delivery_received"
+    REQUEST_AT_RISK = "request_at_risk"  # due soon, and what is printing will not cover what is missing
 
 
 class Audience(enum.StrEnum):
@@ -60,6 +61,7 @@ AUDIENCES: dict[NotificationKind, frozenset[Audience]] = {
     NotificationKind.BATCH_DONE: frozenset({Audience.HOSPITAL, Audience.COORDINATORS}),
     NotificationKind.DELIVERY_SHIPPED: frozenset({Audience.HOSPITAL, Audience.COORDINATORS}),
     NotificationKind.DELIVERY_RECEIVED: frozenset({Audience.HOSPITAL, Audience.COORDINATORS}),
+    NotificationKind.REQUEST_AT_RISK: frozenset({Audience.HOSPITAL, Audience.COORDINATORS}),
 }
 BED_KINDS = frozenset({NotificationKind.BED_WAITING, NotificationKind.BED_REMINDER})
 
@@ -110,6 +112,52 @@ class Notice:
     hospital_id: int | None = None  # the hospital whose channels hear it
     printer_id: int | None = None
     job_id: int | None = None
+
+
+@dataclass(frozen=True)
+class RequestStanding:
+    """An open hospital request as the at-risk check sees it (units from its fulfilment)."""
+
+    request_id: int
+    hospital_id: int
+    hospital_name: str
+    part_name: str
+    requested: int
+    needed_by: dt.date
+    delivered: int  # confirmed received by the hospital
+    qc_good: int  # good units QC-recorded for its batches (delivered ones among them)
+    in_production: int  # units on its batches' plates assigned, printing or waiting on a bed
+
+
+def request_due_at(needed_by: dt.date) -> dt.datetime:
+    """A request needed by a day is due at that day's start (UTC): the earliest reading, so warnings come early."""
+    return dt.datetime.combine(needed_by, dt.time(), tzinfo=dt.UTC)
+
+
+def units_missing(r: RequestStanding) -> int:
+    """Requested units neither delivered nor good off a plate: max(delivered, QC-good) counts as covered."""
+    return max(0, r.requested - max(r.delivered, r.qc_good))
+
+
+def request_at_risk(r: RequestStanding, now: dt.datetime, window: dt.timedelta) -> bool:
+    """At risk: due within the window (or overdue), and the units missing exceed what its plates in
+    progress will yield. A plate is counted as yielding all its units: the rule warns only when even
+    that is not enough, i.e. when someone must open (or enlarge) a batch, not when a reject might."""
+    return request_due_at(r.needed_by) - now <= window and units_missing(r) > r.in_production
+
+
+def request_at_risk_notice(r: RequestStanding, now: dt.datetime) -> Notice:
+    """The one notification of a request at risk (its key holds the request alone: told once)."""
+    missing = units_missing(r)
+    short = missing - r.in_production
+    due = request_due_at(r.needed_by)
+    when = "overdue since" if due <= now else "due"
+    title = f"Request {r.request_id} ({r.part_name} for {r.hospital_name}) at risk"
+    body = (f"Request {r.request_id}: {r.requested} units of {r.part_name} for {r.hospital_name}, {when} "
+            f"{r.needed_by.isoformat()}. {missing} units are still missing and the plates in progress hold "
+            f"{r.in_production}: {short} units have no plate yet.")
+    return Notice(NotificationKind.REQUEST_AT_RISK, f"request_at_risk:request:{r.request_id}", now, title, body,
+                  hospital_id=r.hospital_id)
 
 
 def retry_delay(attempts: int) -> dt.timedelta | None:
@@ -198,6 +246,12 @@ def may_manage(actor: Actor, audience: Audience, site_id: int | None, hospital_i
     if actor.role is Role.HOSPITAL:
         return audience is Audience.HOSPITAL and hospital_id is not None and hospital_id == actor.hospital_id
     return False
+
+
+def manages_some(actor: Actor) -> bool:
+    """Whether the actor may manage any channel at all (the dashboard offers it the notifications page)."""
+    return (actor.role in (Role.ADMIN, Role.COORDINATOR) or (actor.role is Role.OPERATOR and actor.site_id is not None)
+            or (actor.role is Role.HOSPITAL and actor.hospital_id is not None))
 
 
 def require_manage(actor: Actor, audience: Audience, site_id: int | None, hospital_id: int | None) -> None:

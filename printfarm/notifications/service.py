@@ -80,8 +80,9 @@ class NotificationService:
     """Channels and sites' delays (API, CLI), recording of events (the bus) and the sender (a task)."""
 
     def __init__(self, db: Database, clock: Clock, secrets: SecretBox, notifier: Notifier,
-                 *, send_timeout_seconds: float = 20.0) -> None:
+                 *, send_timeout_seconds: float = 20.0, request_risk_window_hours: float = 48.0) -> None:
         self._db = db
+        self._request_risk_window = dt.timedelta(hours=request_risk_window_hours)
         self._clock = clock
         self._secrets = secrets
         self._notifier = notifier
@@ -225,6 +226,13 @@ class NotificationService:
         notices = rules.notices_for(event, facts, policy)
         if not notices:
             return 0
+        added = self._insert(session, notices, channels)
+        if added:
+            log.info("%s: %s notifications recorded", type(event).__name__, added)
+        return added
+
+    def _insert(self, session: Session, notices: list[rules.Notice], channels: list[NotificationChannel]) -> int:
+        """One row per notice and channel that hears it; those recorded before are skipped."""
         now = self._clock.now()
         rows: list[dict[str, Any]] = [
             {"key": n.key, "channel_id": c.id, "kind": n.kind, "state": NotificationState.PENDING,
@@ -232,9 +240,24 @@ class NotificationService:
              "due_at": n.due_at, "attempts": 0, "created_at": now}
             for n in notices for c in channels if rules.wants(c.audience, c.site_id, c.hospital_id, c.kinds, n)
         ]
-        added = repository.insert_new(session, rows)
+        return repository.insert_new(session, rows)
+
+    # -- requests at risk (a periodic check, not an event) -----------------------------------
+
+    def check_requests_at_risk(self) -> int:
+        """Record a notification for each open request due within the window that its plates in progress
+        will not fill (rules.request_at_risk); once per request and channel. How many were new."""
+        with self._db.unit_of_work() as session:
+            channels = repository.live_channels(session)
+            if all(c.audience is Audience.SITE for c in channels):
+                return 0  # nobody hears of requests
+            now = self._clock.now()
+            last_day = (now + self._request_risk_window).date()
+            notices = [rules.request_at_risk_notice(r, now) for r in repository.requests_needed_by(session, last_day)
+                       if rules.request_at_risk(r, now, self._request_risk_window)]
+            added = self._insert(session, notices, channels)
         if added:
-            log.info("%s: %s notifications recorded", type(event).__name__, added)
+            log.info("requests at risk: %s notifications recorded (%s requests at risk)", added, len(notices))
         return added
 
     @staticmethod

@@ -32,6 +32,7 @@ from printfarm.batches.schemas import BatchCreate
 from printfarm.db.session import AFTER_COMMIT
 from printfarm.errors import AuthError, Forbidden, InputError, PrintfarmError, TooManyBadTokens
 from printfarm.events import EVENTS_KEY
+from printfarm.notifications.rules import manages_some
 from printfarm.parts.api import read_upload
 from printfarm.printers.schemas import ClearBed, PrinterCreate, PrinterUpdate
 from printfarm.registry.schemas import HospitalCreate, SiteCreate
@@ -51,6 +52,9 @@ DONE = {
     "part": "Part added.",
     "print-file": "Print file attached.",
     "approved": "Part approved for hospital batches.",
+    "channel-added": "Channel added: its URL is stored encrypted and never shown again.",
+    "channel-removed": "Channel removed: it is told nothing more.",
+    "site-settings": "Bed-wait delays saved: they apply to plates that finish from now on.",
 }
 #: The forms a role may see, in the order the setup page lists them.
 SETUP_ACTIONS = (Action.MANAGE_SITES, Action.MANAGE_PRINTERS, Action.OPERATE_PRINTER, Action.MANAGE_PARTS,
@@ -75,10 +79,11 @@ Secret = Annotated[str, Form(max_length=500)]
 
 def has_setup_forms(actor: Actor) -> bool:
     """Whether the nav shows Setup: the actor may use at least one form here."""
-    return any(may(actor, action, actor.site_id) for action in SETUP_ACTIONS)
+    return any(may(actor, action, actor.site_id) for action in SETUP_ACTIONS) or manages_some(actor)
 
 
 templates.env.globals["has_setup_forms"] = has_setup_forms
+templates.env.globals["manages_notifications"] = manages_some
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,24 @@
-"""Notifications through Apprise to a real SMTP server and a real webhook receiver, driven by the sender task."""
+"""Notifications through Apprise to a real SMTP server and a real webhook receiver, driven by the sender task;
+the printers' PrintDone through a real Mosquitto (restarted mid-run) and printfarm's MQTT ingest."""
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from adapters.mqtt.mqtt_support import Publisher, wait_until
+from support.mosquitto_server import MosquittoServer
 from support.world import World, seed
 
 from notifications.parts import SmtpServer, Webhook, free_port
 
+from printfarm.adapters.mqtt.ingest import MqttIngest
+from printfarm.adapters.octoprint.mqtt_feed import OCTOPRINT_MQTT_FEED
 from printfarm.clock import FrozenClock
 from printfarm.events import PrinterFault, raise_event
 from printfarm.notifications.rules import retry_delay
@@ -24,12 +33,62 @@ def fault(world: World, clock: FrozenClock, printer: str, reason: str) -> None:
         raise_event(session, PrinterFault(clock.now(), world.ids[printer], reason))
 
 
-def finish(world: World, site: str) -> dict:
+@dataclass
+class MqttFeed:
+    """printfarm's MQTT ingest on a test-owned Mosquitto, applying into the world's tracking as `serve` does."""
+
+    world: World
+    broker: MosquittoServer
+    ingest: MqttIngest
+    connects: list[int]
+
+    def publish(self, printer_id: int, suffix: str, payload: dict[str, object]) -> None:
+        topic = self.world.ok("admin", "GET", f"/api/printers/{printer_id}")["mqtt_base_topic"] + suffix
+        publisher = Publisher(self.broker.port)  # a new one after a restart, as OctoPrint-MQTT reconnects
+        try:
+            publisher.publish(topic, json.dumps(payload).encode())
+        finally:
+            publisher.close()
+
+    def restart_broker(self) -> None:
+        """Stop Mosquitto and start it again; return once the ingest has reconnected and resubscribed."""
+        before = len(self.connects)
+        self.broker.stop()
+        self.broker.start()
+        wait_until(lambda: len(self.connects) > before, 30, "the ingest to reconnect after the broker restart")
+
+
+@pytest.fixture
+def mqtt_feed(world: World, tmp_path: Path) -> Iterator[MqttFeed]:
+    broker = MosquittoServer(tmp_path / "mosquitto")
+    broker.start()
+    connects: list[int] = []
+    ingest = MqttIngest(host="127.0.0.1", port=broker.port, client_id=f"pf-notify-{uuid.uuid4().hex[:10]}",
+                        on_batch=world.services.tracking.apply_raw, on_connect=lambda: connects.append(1),
+                        topic_filters=OCTOPRINT_MQTT_FEED.topic_filters)
+    ingest.watch(world.ok("admin", "GET", f"/api/printers/{world.ids[p]}")["mqtt_base_topic"]
+                 for p in ("acme/mk3-1", "uni/mk3-1"))
+    ingest.start()
+    try:
+        assert ingest.wait_connected(30), "the ingest did not connect to the test's Mosquitto"
+        yield MqttFeed(world, broker, ingest, connects)
+    finally:
+        ingest.stop()
+        broker.stop()
+
+
+def finish(world: World, site: str, feed: MqttFeed | None = None) -> dict:
+    """The site's printer finishes its plate and says so (through the broker, given a feed); the plate waits."""
     printer_id = world.ids[f"{site}/mk3-1"]
     job = world.ok("viewer", "GET", "/api/jobs", params={"printer_id": printer_id, "state": "printing"})[0]
     world.fleet.printers[f"http://{site}-mk3-1.printers.invalid"].finish_print()
-    world.publish(printer_id, "event/PrintDone", {"name": job["remote_filename"], "path": job["remote_filename"],
-                                                  "origin": "local", "_timestamp": 1})
+    done = {"name": job["remote_filename"], "path": job["remote_filename"], "origin": "local", "_timestamp": 1}
+    if feed is None:
+        world.publish(printer_id, "event/PrintDone", done)
+    else:
+        feed.publish(printer_id, "event/PrintDone", done)
+        wait_until(lambda: world.ok("viewer", "GET", f"/api/jobs/{job['id']}")["state"] == "finished", 30,
+                   f"{site}'s PrintDone to arrive through the broker")
     return job
 
 
@@ -54,11 +113,11 @@ def world(notify_worlds: Callable[..., World], smtp: SmtpServer, webhook: Webhoo
 
 
 def test_bed_waiting_reminder_fault_and_batch_done_arrive_once_each_to_their_recipients(
-    world: World, clock: FrozenClock, smtp: SmtpServer, webhook: Webhook,
+    world: World, clock: FrozenClock, smtp: SmtpServer, webhook: Webhook, mqtt_feed: MqttFeed,
 ) -> None:
     send = world.services.notifications.send_due
     assert world.dispatch().started == 2
-    finish(world, "acme")
+    acme_job = finish(world, "acme", mqtt_feed)
     assert send().sent == 0  # the site's delay has not passed
     assert smtp.messages == []
 
@@ -66,7 +125,12 @@ def test_bed_waiting_reminder_fault_and_batch_done_arrive_once_each_to_their_rec
     assert send().sent == 1
     assert smtp.subjects_to(ACME) == ["acme/mk3-1: plate waiting to be cleared"]
 
-    finish(world, "uni")
+    mqtt_feed.restart_broker()
+    # OctoPrint-MQTT sends its PrintDone again after the reconnect (QoS 1: at least once): no second notice
+    mqtt_feed.publish(world.ids["acme/mk3-1"], "event/PrintDone", {
+        "name": acme_job["remote_filename"], "path": acme_job["remote_filename"], "origin": "local", "_timestamp": 1})
+    finish(world, "uni", mqtt_feed)
+    wait_until(lambda: mqtt_feed.ingest.messages_received >= 3, 30, "the replayed PrintDone to be applied")
     clear(world, "uni", 4)  # taken off before its delay: uni's operators are never told
     clock.advance(1200)
     assert send().sent == 1
