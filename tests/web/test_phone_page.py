@@ -6,6 +6,7 @@ itself when a bed is cleared. Screenshots: test-output/web/phone/."""
 
 from __future__ import annotations
 
+import base64
 import re
 import shutil
 import subprocess
@@ -82,6 +83,14 @@ def assert_fits_a_phone(driver: WebDriver) -> None:
     assert not small, f"targets under {MIN_TARGET_PX} px: {small}"
 
 
+def printed_page_size_mm(driver: WebDriver) -> tuple[float, float]:
+    """The size of the first page Chromium prints the current page on, honouring its CSS @page."""
+    pdf = base64.b64decode(driver.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True})["data"])
+    found = re.search(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
+    assert found, "no MediaBox in the printed PDF"
+    return round(float(found.group(1)) * 25.4 / 72), round(float(found.group(2)) * 25.4 / 72)
+
+
 def decoded_qr(driver: WebDriver, folder: Path) -> str | None:
     """The QR code on the label page, decoded by zbarimg from a screenshot of it (None without zbarimg)."""
     zbarimg = shutil.which("zbarimg")
@@ -109,6 +118,9 @@ def test_a_scanned_label_leads_through_sign_in_to_the_printer_where_2_of_4_units
     shot(phone, "scan-1-label")
     decoded = decoded_qr(phone, tmp_path)
     assert decoded in (None, url)
+    assert printed_page_size_mm(phone) == (62, 29)  # one label on 62 mm continuous tape
+    phone.get(f"{server.url}/sites/{world.ids['acme']}/labels")
+    assert printed_page_size_mm(phone) == (210, 297)  # the site's sheet: A4
 
     # A phone without the cookie scans it: sign in, and back on the printer's page.
     phone.delete_all_cookies()

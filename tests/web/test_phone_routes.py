@@ -114,6 +114,8 @@ def test_a_viewer_sees_the_page_without_actions_and_is_refused_them(world: World
     answer = post(world, "viewer", f"/m/printers/{printer}/clear-bed", {"units": "4", "rejected_units": "0"})
     assert answer.status_code == 403 and error_of(answer.text) == "role viewer may not operate printer"
     assert snapshot(world) == before
+    missing = get(world, "viewer", "/m/printers/999")
+    assert missing.status_code == 404 and error_of(missing.text) == "printer 999 does not exist"
 
 
 def test_a_post_from_another_site_changes_nothing(world: World) -> None:
@@ -244,3 +246,19 @@ def test_the_wall_puts_a_fault_then_a_waiting_bed_before_idle_printers(world: Wo
     order = [int(i) for i in re.findall(r'<li class="tile [^"]*" data-printer="(\d+)"', wall)]
     assert order == [faulty, world.ids["acme/mk3-1"], idle]
     assert "RC3 headband · Sahlgrenska" in wall and "4 units to count" in wall
+
+
+def test_the_dashboard_links_each_printer_to_its_phone_page_and_label_and_each_site_to_its_wall(world: World) -> None:
+    from printfarm.db.tables import Printer
+
+    printer, acme = world.ids["acme/mk3-1"], world.ids["acme"]
+    with world.services.db.unit_of_work() as session:  # temperatures on the card, as the MQTT feed sets them
+        row = session.get(Printer, printer)
+        assert row is not None
+        row.tool_temp_c, row.bed_temp_c = 215.0, 60.0
+    wall = page(world, "operator_acme", "/printers")
+    assert "nozzle 215 °C · bed 60 °C" in wall
+    assert f'<a href="/m/printers/{printer}"' in wall and f'<a href="/printers/{printer}/label">' in wall
+    assert f'<a href="/m/printers/{printer}">' in page(world, "operator_acme", f"/setup/printers/{printer}")
+    sites = page(world, "viewer", "/sites")
+    assert f'<a href="/sites/{acme}/wall"' in sites and f'<a href="/sites/{acme}/labels"' in sites
