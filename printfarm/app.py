@@ -40,6 +40,9 @@ from printfarm.web.not_found import not_found_page
 from printfarm.web.pages import api_router as dashboard_api_router
 from printfarm.web.pages import router as web_router
 from printfarm.web.pages import static_files
+from printfarm.web.phone import router as phone_router
+from printfarm.web.printer_labels import router as labels_router
+from printfarm.web.wall import router as wall_router
 from printfarm.wiring import build_services
 
 UPLOAD_OVERHEAD_BYTES = 1024 * 1024
@@ -90,6 +93,7 @@ def create_app(
     )
     app.state.services = services
     app.state.runtime = runtime
+    app.state.public_url = settings.public_url  # labels' links (web/printer_labels.py)
     install_error_handlers(app, not_found_page=not_found_page)
     app.add_middleware(CompleteMultipartOnly)
     for router in (
@@ -106,6 +110,9 @@ def create_app(
     app.include_router(delivery_note_router)
     app.include_router(deliveries_page_router)
     app.include_router(docs_router)
+    app.include_router(phone_router)
+    app.include_router(labels_router)
+    app.include_router(wall_router)
     app.mount(ASSETS_PREFIX, docs_assets(), name="docs-assets")  # before /static, which would shadow it
     app.mount("/static", static_files(), name="static")
     return app

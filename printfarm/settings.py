@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(
         None, description="Fernet key that encrypts printer API keys at rest; empty means data_dir/secret.key."
     )
+    public_url: str | None = Field(
+        None, max_length=300,
+        description="The address people reach printfarm at (https://farm.example.org), for links printed on "
+        "labels (a printer's QR code). Empty: the address of the request that printed the label.",
+    )
     http_host: str = "127.0.0.1"
     http_port: int = Field(8000, ge=0, le=65535)
     dispatch_interval_seconds: float = Field(2.0, gt=0, le=3600)
@@ -114,7 +119,7 @@ class Settings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @field_validator("database_url", "mqtt_url", "mqtt_ca_file", "mqtt_shared_group", "secret_key", mode="before")
+    @field_validator("database_url", "mqtt_url", "mqtt_ca_file", "mqtt_shared_group", "secret_key", "public_url", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
@@ -129,6 +134,13 @@ class Settings(BaseSettings):
 
             parse_networks(value)  # a ValueError names the bad network
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value is not None else None
 
     @field_validator("mqtt_url")
     @classmethod

@@ -104,3 +104,10 @@ def test_the_example_config_is_valid(monkeypatch):
 
     monkeypatch.setenv("PRINTFARM_CONFIG", str(REPO / "config" / "printfarm.example.toml"))
     assert load_settings().dispatch_interval_seconds == 2.0
+
+
+def test_public_url_is_an_http_address_without_a_trailing_slash(tmp_path):
+    assert load_settings(data_dir=tmp_path, public_url="https://farm.example.org/").public_url == "https://farm.example.org"
+    assert load_settings(data_dir=tmp_path, public_url="").public_url is None
+    with pytest.raises(ConfigError, match=r"^invalid settings: public_url: must start with http:// or https:// \(got 'farm.example.org'\)$"):
+        load_settings(data_dir=tmp_path, public_url="farm.example.org")

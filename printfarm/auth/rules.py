@@ -104,3 +104,11 @@ def require(actor: Actor, action: Action, site_id: int | None = None, *, hospita
     if actor.role is Role.HOSPITAL and action in HOSPITAL_BOUND and action in _GRANTS[actor.role]:
         raise Forbidden(f"hospital {actor.hospital_id}'s token may not act for hospital {hospital_id}")
     raise Forbidden(f"role {actor.role.value} may not {action.value.replace('_', ' ')}")
+
+
+def require_site_view(actor: Actor, site_id: int, what: str) -> None:
+    """A site's workshop pages (its wall, a printer's own page, its labels): any reader may open them,
+    an operator only its own site's. what names the page: "printer 7's page"."""
+    require(actor, Action.READ)
+    if actor.role is Role.OPERATOR and actor.site_id != site_id:
+        raise Forbidden(f"operator of site {actor.site_id} may not open {what}: it belongs to site {site_id}")

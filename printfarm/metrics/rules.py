@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from printfarm.jobs.rules import ACTIVE, JobState
 from printfarm.printers.rules import ConnectionState
@@ -122,3 +124,51 @@ def page_count(total: int, per_page: int) -> int:
 def clamp_page(page: int, total: int, per_page: int) -> int:
     """Pages count from 1; a page past the end shows the last one."""
     return min(max(page, 1), page_count(total, per_page))
+
+
+#: A workshop's wall (web/wall.py): what waits for a person first. Printers of an earlier status come first.
+WALL_ORDER: tuple[PrinterStatus, ...] = (
+    PrinterStatus.FAULT, PrinterStatus.BED_NOT_CLEAR, PrinterStatus.OFFLINE, PrinterStatus.PAUSED,
+    PrinterStatus.PRINTING, PrinterStatus.STARTING, PrinterStatus.IDLE, PrinterStatus.MAINTENANCE,
+)
+#: Within a status: "waiting" puts the longest waiting first (unknown since when: after those known),
+#: "time_left" the plate done soonest first (unknown last), "name" orders by name alone.
+WALL_WITHIN: dict[PrinterStatus, str] = {
+    PrinterStatus.FAULT: "waiting", PrinterStatus.BED_NOT_CLEAR: "waiting", PrinterStatus.OFFLINE: "waiting",
+    PrinterStatus.PAUSED: "waiting", PrinterStatus.PRINTING: "time_left", PrinterStatus.STARTING: "name",
+    PrinterStatus.IDLE: "name", PrinterStatus.MAINTENANCE: "name",
+}
+
+
+class WallTile(Protocol):
+    """What the wall's order reads of a printer (metrics.schemas.PrinterCard has it)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def waiting_since(self) -> dt.datetime | None: ...
+    @property
+    def time_left_seconds(self) -> int | None: ...
+
+
+Tile = TypeVar("Tile", bound=WallTile)
+_NEVER = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
+def _wall_key(tile: WallTile) -> tuple[int, bool, dt.datetime | int, str]:
+    status = PrinterStatus(tile.status)
+    within = WALL_WITHIN[status]
+    if within == "waiting":
+        since = tile.waiting_since
+        return WALL_ORDER.index(status), since is None, since.astimezone(dt.UTC) if since else _NEVER, tile.name
+    if within == "time_left":
+        left = tile.time_left_seconds
+        return WALL_ORDER.index(status), left is None, left if left is not None else 0, tile.name
+    return WALL_ORDER.index(status), False, 0, tile.name
+
+
+def wall_order(tiles: Iterable[Tile]) -> list[Tile]:
+    """The tiles in the wall's order (WALL_ORDER, then WALL_WITHIN, then name)."""
+    return sorted(tiles, key=_wall_key)

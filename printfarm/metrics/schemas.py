@@ -82,6 +82,10 @@ class PrinterCard(BaseModel):
     time_left_seconds: int | None
     time_left: str
     can_operate: bool  # the caller may clear this printer's bed
+    waiting_since: dt.datetime | None = None  # in fault, offline or with a plate to clear: since when
+    waiting_for: str = ""  # how long that is, as text ("12 min")
+    part_name: str | None = None  # of the plate's batch: filled for a printer's own page and the wall
+    hospital_name: str | None = None
 
 
 class PrinterWall(BaseModel):
@@ -97,6 +101,16 @@ class PrinterWall(BaseModel):
     by_status: dict[str, int]  # over the filter's site (all sites without one)
     good_units: int  # QC-passed units of the filter's site (all sites without one)
     sites: list[tuple[int, str]]  # for the site picker
+
+
+class SiteWall(BaseModel):
+    """A workshop's screen: one site's printers, what waits for a person first (metrics.rules.wall_order)."""
+
+    site_id: int
+    site_name: str
+    printers: list[PrinterCard]
+    total: int  # the site's printers; more than len(printers) when the wall shows only the first ones
+    by_status: dict[str, int]
 
 
 class SiteRow(BaseModel):

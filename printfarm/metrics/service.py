@@ -7,11 +7,16 @@ from collections import Counter
 
 from sqlalchemy.orm import Session
 
-from printfarm.auth.rules import Action, Actor, may, own_hospital, require
+from printfarm.auth.rules import Action, Actor, may, own_hospital, require, require_site_view
 from printfarm.clock import Clock
+from printfarm.db.lookup import get_existing
+from printfarm.db.tables import Printer, Site
 from printfarm.jobs.rules import JobState
 from printfarm.metrics.repository import batches, figures, sites, wall
-from printfarm.metrics.rules import PrinterStatus, busy_printer_status, clamp_page, duration_text, page_count, printer_status, time_left_seconds
+from printfarm.metrics.rules import (
+    PrinterStatus, busy_printer_status, clamp_page, duration_text, page_count, printer_status, time_left_seconds,
+    wall_order,
+)
 from printfarm.metrics.schemas import (
     BatchPage,
     BatchRow,
@@ -22,6 +27,7 @@ from printfarm.metrics.schemas import (
     PrinterWall,
     SiteCount,
     SiteRow,
+    SiteWall,
     Totals,
 )
 
@@ -29,6 +35,7 @@ OVERVIEW_SITES = 25  # bars in the overview chart; the sites page lists every si
 OVERVIEW_DAYS = 30
 OVERVIEW_BATCHES = 20
 PRINTERS_PER_PAGE = 48
+WALL_PRINTERS = 120  # a workshop's screen shows at most this many (what waits for a person first)
 BATCHES_PER_PAGE = 50
 
 
@@ -56,6 +63,42 @@ def _totals(t: figures.Totals) -> Totals:
         requested_units=t.requested, in_production_units=t.in_production, printed_units=t.good + t.rejected,
         good_units=t.good, rejected_units=t.rejected, shipped_units=t.shipped, delivered_units=t.received,
     )
+
+
+def _card(line: wall.PrinterLine, now: dt.datetime, actor: Actor) -> PrinterCard:
+    p, job = line.printer, line.job
+    left = time_left_seconds(job.progress_percent, job.started_at, now, line.estimated_seconds) if job else None
+    if job is not None and job.state is JobState.FINISHED:
+        left = 0
+    status = printer_status(p.connection.value, p.is_enabled, p.is_bed_clear, job.state if job else None)
+    if status in (PrinterStatus.FAULT, PrinterStatus.OFFLINE):
+        waiting_since = p.connection_changed_at
+    elif status is PrinterStatus.BED_NOT_CLEAR and job is not None:
+        waiting_since = job.finished_at
+    else:
+        waiting_since = None
+    return PrinterCard(
+        id=p.id, name=p.name, site_id=p.site_id, site_name=line.site_name, profile=line.profile_name,
+        loaded_material=p.loaded_material, status=status.value,
+        state_text=p.state_text, connection=p.connection.value, connection_reason=p.connection_reason,
+        connection_changed_at=p.connection_changed_at, is_enabled=p.is_enabled, disabled_reason=p.disabled_reason,
+        is_bed_clear=p.is_bed_clear, tool_temp_c=p.tool_temp_c, bed_temp_c=p.bed_temp_c,
+        job_id=job.id if job else None, job_state=job.state.value if job else None,
+        batch_id=job.batch_id if job else None, progress_percent=job.progress_percent if job else None,
+        units_per_print=job.units_per_print if job else None,
+        time_left_seconds=left, time_left=duration_text(left) if job and left else "",
+        can_operate=may(actor, Action.OPERATE_PRINTER, p.site_id), waiting_since=waiting_since,
+        waiting_for=duration_text(max(0, int((now - waiting_since).total_seconds()))) if waiting_since else "",
+    )
+
+
+def _with_destinations(session: Session, cards: list[PrinterCard]) -> list[PrinterCard]:
+    """The cards with their plates' part and hospital filled in (one query for all)."""
+    found = wall.batch_destinations(session, {c.batch_id for c in cards if c.batch_id is not None})
+    for card in cards:
+        if card.batch_id in found:
+            card.part_name, card.hospital_name = found[card.batch_id]
+    return cards
 
 
 class DashboardService:
@@ -112,27 +155,7 @@ class DashboardService:
         if not lines:
             lines = wall.printer_lines(session, site_id, needs_attention, offset, per_page)
         now = self._clock.now()
-        cards = []
-        for line in lines:
-            p, job = line.printer, line.job
-            left = time_left_seconds(job.progress_percent, job.started_at, now, line.estimated_seconds) if job else None
-            if job is not None and job.state is JobState.FINISHED:
-                left = 0
-            cards.append(
-                PrinterCard(
-                    id=p.id, name=p.name, site_id=p.site_id, site_name=line.site_name, profile=line.profile_name,
-                    loaded_material=p.loaded_material,
-                    status=printer_status(p.connection.value, p.is_enabled, p.is_bed_clear, job.state if job else None).value,
-                    state_text=p.state_text, connection=p.connection.value, connection_reason=p.connection_reason,
-                    connection_changed_at=p.connection_changed_at, is_enabled=p.is_enabled, disabled_reason=p.disabled_reason,
-                    is_bed_clear=p.is_bed_clear, tool_temp_c=p.tool_temp_c, bed_temp_c=p.bed_temp_c,
-                    job_id=job.id if job else None, job_state=job.state.value if job else None,
-                    batch_id=job.batch_id if job else None, progress_percent=job.progress_percent if job else None,
-                    units_per_print=job.units_per_print if job else None,
-                    time_left_seconds=left, time_left=duration_text(left) if job and left else "",
-                    can_operate=may(actor, Action.OPERATE_PRINTER, p.site_id),
-                )
-            )
+        cards = [_card(line, now, actor) for line in lines]
         return PrinterWall(
             printers=cards, total=total, page=page, pages=pages, per_page=per_page,
             next_after=lines[-1].printer.id if lines and page < pages else None,
@@ -140,6 +163,32 @@ class DashboardService:
             site_id=site_id, needs_attention=needs_attention, by_status=_status_counts(session, site_id),
             good_units=good_units,
             sites=wall.site_choices(session),
+        )
+
+    def printer_card(self, session: Session, actor: Actor, printer_id: int) -> PrinterCard:
+        """One printer's card with its plate's part and hospital, for its own page at the printer.
+
+        Raises NotFound, Forbidden for an operator of another site (any other reader may look).
+        """
+        printer = get_existing(session, Printer, printer_id, "printer")
+        require_site_view(actor, printer.site_id, f"printer {printer_id}'s page")
+        lines = wall.printer_lines(session, None, False, 0, 1, printer_id=printer_id)
+        return _with_destinations(session, [_card(line, self._clock.now(), actor) for line in lines])[0]
+
+    def site_wall(self, session: Session, actor: Actor, site_id: int) -> SiteWall:
+        """A site's printers for its workshop's screen, what waits for a person first (metrics.rules.wall_order).
+
+        At most WALL_PRINTERS are read (by name); `total` says how many the site has. Raises NotFound,
+        Forbidden for an operator of another site.
+        """
+        site = get_existing(session, Site, site_id, "site")
+        require_site_view(actor, site_id, f"site {site_id}'s wall")
+        total, _ = wall.wall_counts(session, site_id, False)
+        now = self._clock.now()
+        cards = [_card(line, now, actor) for line in wall.printer_lines(session, site_id, False, 0, WALL_PRINTERS)]
+        return SiteWall(
+            site_id=site_id, site_name=site.name, printers=wall_order(_with_destinations(session, cards)), total=total,
+            by_status=_status_counts(session, site_id),
         )
 
     def sites(self, session: Session, actor: Actor) -> list[SiteRow]:

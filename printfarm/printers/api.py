@@ -7,7 +7,7 @@ from fastapi import APIRouter, status
 from printfarm.api.deps import ActorDep, ServicesDep, SessionDep
 from printfarm.output.schemas import ClearBedResult
 from printfarm.printers.schemas import (
-    ClearBed, PrinterCreate, PrinterRead, PrinterUpdate, ProfileCreate, ProfileRead, TimelinePage,
+    ClearBed, PrinterCreate, PrinterRead, PrinterUpdate, ProfileCreate, ProfileRead, ReportFault, TimelinePage,
 )
 
 router = APIRouter(tags=["printers"])
@@ -58,6 +58,16 @@ def clear_bed(
 )
 def acknowledge_fault(printer_id: int, actor: ActorDep, svc: ServicesDep, session: SessionDep) -> PrinterRead:
     return svc.printers.read_models(session, [svc.printers.acknowledge_fault(session, actor, printer_id)])[0]
+
+
+@router.post(
+    "/printers/{printer_id}/report-fault",
+    summary="A person at the printer reports a fault: it is held, like a firmware fault, until acknowledged",
+)
+def report_fault(
+    printer_id: int, data: ReportFault, actor: ActorDep, svc: ServicesDep, session: SessionDep
+) -> PrinterRead:
+    return svc.printers.read_models(session, [svc.printers.report_fault(session, actor, printer_id, data.reason)])[0]
 
 
 @router.get("/printers/{printer_id}/timeline", summary="Connection changes, faults, plates and beds, newest first")

@@ -72,6 +72,11 @@ class ClearBed(BaseModel):
     rejected_units: int = Field(0, ge=0, le=10_000)
 
 
+class ReportFault(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=400, description="What is wrong, in the reporter's words")
+
+
 class CurrentJob(BaseModel):
     id: int
     state: str

@@ -18,14 +18,14 @@ from printfarm.clock import Clock
 from printfarm.db.tables import Printer, Site
 from printfarm.events import PrinterEnabled, PrinterRegistered, raise_event
 from printfarm.errors import (
-    AlreadyExists, InputError, PrinterAuthRejected, PrinterCommandFailed, PrinterUnreachable,
+    AlreadyExists, Conflict, InputError, PrinterAuthRejected, PrinterCommandFailed, PrinterUnreachable,
 )
 from printfarm.printers import profiles, repository
-from printfarm.printers.health import acknowledge_fault
+from printfarm.printers.health import acknowledge_fault, mark_fault
 from printfarm.printers.kinds import GATEWAY, PrinterKinds
 from printfarm.printers.network import address_problem, parse_networks, url_host
 from printfarm.printers.port import PrinterClient
-from printfarm.printers.rules import gateway_base_url, online_columns, suggested_base_topic
+from printfarm.printers.rules import ConnectionState, gateway_base_url, online_columns, suggested_base_topic
 from printfarm.printers.schemas import (
     CurrentJob, PrinterCreate, PrinterRead, PrinterUpdate, TimelineEntryRead, TimelinePage,
 )
@@ -33,6 +33,9 @@ from printfarm.printers.timeline import timeline_page
 from printfarm.db.lookup import get_existing
 
 log = logging.getLogger(__name__)
+
+#: The longest fault report a person may type (the stored reason adds who reported it; 500 at most).
+FAULT_REPORT_CHARS = 400
 
 
 class PrinterService:
@@ -180,6 +183,32 @@ class PrinterService:
         now = self._clock.now()
         fault = acknowledge_fault(session, printer, now, actor.label)
         record(session, actor, now, "printer.acknowledge_fault", "printer", printer.id, {"fault": fault})
+        return printer
+
+    def report_fault(self, session: Session, actor: Actor, printer_id: int, text: str) -> Printer:
+        """An operator at the printer reports a fault in their own words: the printer is in fault, held like
+        one the firmware reported (no plate starts there until someone acknowledges it), audited.
+
+        The reason kept is "reported by <who>: <text>". A plate printing there is not stopped (printfarm
+        does not decide that for the person at the printer); it is tracked as before. Raises NotFound,
+        Forbidden (another site's operator, a viewer), InputError for an empty or over-long text,
+        Conflict when the printer is in fault already (acknowledge that one first).
+        """
+        printer = get_existing(session, Printer, printer_id, "printer")
+        require(actor, Action.OPERATE_PRINTER, printer.site_id)
+        text = " ".join(text.split())
+        if not text:
+            raise InputError(f"printer {printer_id}: say what is wrong (the fault report was empty)")
+        if len(text) > FAULT_REPORT_CHARS:
+            raise InputError(f"printer {printer_id}: a fault report has at most {FAULT_REPORT_CHARS} characters "
+                             f"(got {len(text)})")
+        printer = repository.locked_printers(session, {printer_id})[printer_id]
+        if printer.connection is ConnectionState.FAULT:
+            raise Conflict(f"printer {printer_id} is in fault already ({printer.connection_reason}); "
+                           "acknowledge that fault before reporting another")
+        now = self._clock.now()
+        mark_fault(session, printer, now, f"reported by {actor.label}: {text}")
+        record(session, actor, now, "printer.report_fault", "printer", printer.id, {"fault": text})
         return printer
 
     def timeline(self, session: Session, actor: Actor, printer_id: int, before: int | None, limit: int) -> TimelinePage:

@@ -49,6 +49,7 @@ DONE = {
     "enabled": "Printer enabled: it takes plates again.",
     "cleared": "Bed cleared: QC recorded, the printer is free for the next plate.",
     "acknowledged": "Fault acknowledged: the printer takes plates again once it answers.",
+    "fault-reported": "Fault reported: no plate starts here until someone acknowledges it.",
     "part": "Part added.",
     "print-file": "Print file attached.",
     "approved": "Part approved for hospital batches.",

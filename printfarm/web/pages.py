@@ -57,14 +57,15 @@ def _signed_in(request: Request, svc: Services, session: Session, token: str | N
 
 def _safe_next(path: str | None) -> str:
     """Only a path on this site (never //host or a scheme) may follow a sign-in."""
-    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
+    # A control character too: browsers drop tabs and newlines from an address ("/\t/host" is "//host").
+    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path or any(c < " " for c in path):
         return "/"
     return path
 
 
 def _page(
     request: Request, svc: Services, session: Session, name: str, title: str,
-    build: Callable[[Actor], dict[str, Any]],
+    build: Callable[[Actor], dict[str, Any]], *, layout: str = "layout.html",
 ) -> Response:
     token = request.query_params.get("token")
     if token:  # a link with ?token= (the demo prints one): keep it in the cookie, drop it from the address
@@ -97,7 +98,7 @@ def _page(
         return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
     if fragment:
         return templates.TemplateResponse(request, f"{name}.html", context)
-    return templates.TemplateResponse(request, "layout.html", {**context, "title": title, "page": name})
+    return templates.TemplateResponse(request, layout, {**context, "title": title, "page": name})
 
 
 def _set_cookie(response: Response, token: str) -> None:

@@ -87,6 +87,7 @@ TABLE = [
     ("POST", "/api/exchange/{post}/close", {"json": {"note": "done"}}, PARTS),
     ("POST", "/api/requests/{request}/close", {}, HOSPITAL_SIDE),
     ("POST", "/api/batches/{batch}/cancel", {}, PARTS),
+    ("POST", "/api/printers/{acme_printer}/report-fault", {"json": {"reason": "smoke ({role})"}}, ACME_FLOOR),
     ("POST", "/api/tokens/1/revoke", {}, ADMIN),
 ]
 

@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_, select, true, tuple_
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from printfarm.db.tables import OutputBySite, Printer, PrinterProfile, PrintFile, PrintJob, Site
+from printfarm.db.tables import Batch, Hospital, OutputBySite, Part, Printer, PrinterProfile, PrintFile, PrintJob, Site
 from printfarm.jobs.rules import JobState
 from printfarm.metrics.repository.states import ACTIVE_STATES, NOT_ONLINE, literal_states
 from printfarm.metrics.rules import ATTENTION_CASES, PrinterCase
@@ -114,7 +114,7 @@ class PrinterLine:
 
 def printer_lines(
     session: Session, site_id: int | None, needs_attention: bool, offset: int, limit: int,
-    after: int | None = None, before: int | None = None,
+    after: int | None = None, before: int | None = None, printer_id: int | None = None,
 ) -> list[PrinterLine]:
     """One page of printers by site and name: `limit` after skipping `offset`, or, with `after` (a
     printer id), the `limit` that follow that printer, or with `before` the `limit` that precede it
@@ -138,6 +138,8 @@ def printer_lines(
         page = page.order_by(Printer.site_id, Printer.name).offset(offset)
     if site_id is not None:
         page = page.where(Printer.site_id == site_id)
+    if printer_id is not None:
+        page = page.where(Printer.id == printer_id)
     if needs_attention:
         page = page.where(needs_attention_clause())
     # One statement for the page (one round trip on a page polled every second): the ids come from
@@ -161,3 +163,16 @@ def printer_lines(
 
 def site_choices(session: Session) -> list[tuple[int, str]]:
     return [(i, n) for i, n in session.execute(select(Site.id, Site.name).order_by(Site.name))]
+
+
+def batch_destinations(session: Session, batch_ids: set[int]) -> dict[int, tuple[str, str]]:
+    """(part name, hospital name) of each of these batches, by batch id, in one query."""
+    if not batch_ids:
+        return {}
+    query = (
+        select(Batch.id, Part.name, Hospital.name)
+        .join(Part, Part.id == Batch.part_id)
+        .join(Hospital, Hospital.id == Batch.hospital_id)
+        .where(Batch.id.in_(sorted(batch_ids)))
+    )
+    return {batch_id: (part, hospital) for batch_id, part, hospital in session.execute(query)}
